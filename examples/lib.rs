@@ -1,0 +1,1 @@
+//! Runnable examples of the `profiler` crate; see the `[[example]]` targets.

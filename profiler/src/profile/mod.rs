@@ -1,0 +1,261 @@
+//! The data model: a [`Profile`] is what every report, exporter and the
+//! command-line tool read. A live [`snapshot`](crate::snapshot) and a saved
+//! file are the same type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::Stats;
+
+/// Index of a [`SiteInfo`] in [`Profile::sites`].
+pub type SiteId = u32;
+
+/// A profile: call sites, and one calling-context tree per thread.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Profile {
+    /// Where and how the profile was recorded.
+    pub meta: Metadata,
+    /// Every call site that the trees refer to, indexed by [`SiteId`].
+    pub sites: Vec<SiteInfo>,
+    /// One calling-context tree per thread, in the order threads first recorded.
+    pub threads: Vec<ThreadProfile>,
+}
+
+/// Where and how a profile was recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// The program's name (the file name of `argv[0]`).
+    pub program: String,
+    /// The command line, `argv[0]` included.
+    pub args: Vec<String>,
+    /// The recording process's id.
+    pub pid: u32,
+    /// Seconds since the Unix epoch when recording started.
+    pub start_unix_s: f64,
+    /// Wall time from the start of recording to the snapshot, in nanoseconds.
+    pub duration_ns: u64,
+    /// The tick source: `"tsc"` or `"monotonic"`.
+    pub clock: String,
+    /// Clock ticks per second, as calibrated for this profile.
+    pub ticks_per_second: f64,
+    /// Cores available to the process when the snapshot was taken.
+    pub available_cores: u32,
+    /// The version of this crate that recorded the profile.
+    pub crate_version: String,
+}
+
+/// A call site: a profiled function or scope.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SiteInfo {
+    /// Display name: `fib`, `Grid::relax`, or the name given in the source.
+    pub name: String,
+    /// The Rust module path (`module_path!()`).
+    pub module: String,
+    /// The source file (`file!()`).
+    pub file: String,
+    /// The line of the function or scope (`line!()`).
+    pub line: u32,
+}
+
+impl SiteInfo {
+    /// A site with the given name, module, file and line.
+    pub fn new(
+        name: impl Into<String>,
+        module: impl Into<String>,
+        file: impl Into<String>,
+        line: u32,
+    ) -> Self {
+        SiteInfo {
+            name: name.into(),
+            module: module.into(),
+            file: file.into(),
+            line,
+        }
+    }
+}
+
+/// One thread's calling-context tree.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ThreadProfile {
+    /// The recorder's number for this thread, unique within the process.
+    pub id: u64,
+    /// The thread's name, or `<unnamed>`.
+    pub name: String,
+    /// The id of the process that ran the thread.
+    pub pid: u32,
+    /// The tree's nodes. A node's parent always comes before it.
+    pub nodes: Vec<Node>,
+}
+
+/// Marks a root node (one with no profiled caller) in [`Node::parent`].
+pub const NO_PARENT: u32 = u32::MAX;
+
+/// A node of a calling-context tree: one distinct call path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Node {
+    /// The site called on this path.
+    pub site: SiteId,
+    /// Index of the parent node in the same thread, or [`NO_PARENT`] for a root.
+    pub parent: u32,
+    /// Completed calls along this path.
+    pub calls: u64,
+    /// Inclusive time of those calls, in nanoseconds. Never less than the sum
+    /// of the children's.
+    pub time_ns: u64,
+}
+
+impl Node {
+    /// A node; `parent` is [`NO_PARENT`] for a root.
+    pub fn new(site: SiteId, parent: u32, calls: u64, time_ns: u64) -> Self {
+        Node {
+            site,
+            parent,
+            calls,
+            time_ns,
+        }
+    }
+
+    /// The parent's index, or `None` for a root.
+    pub fn parent(&self) -> Option<usize> {
+        (self.parent != NO_PARENT).then_some(self.parent as usize)
+    }
+}
+
+impl ThreadProfile {
+    /// A thread with the given id, name, process id and nodes.
+    pub fn new(id: u64, name: impl Into<String>, pid: u32, nodes: Vec<Node>) -> Self {
+        ThreadProfile {
+            id,
+            name: name.into(),
+            pid,
+            nodes,
+        }
+    }
+
+    /// Self (exclusive) time of every node: inclusive time minus the
+    /// children's inclusive time.
+    pub fn self_times(&self) -> Vec<u64> {
+        let mut self_ns: Vec<u64> = self.nodes.iter().map(|n| n.time_ns).collect();
+        for n in &self.nodes {
+            if let Some(p) = n.parent() {
+                self_ns[p] = self_ns[p].saturating_sub(n.time_ns);
+            }
+        }
+        self_ns
+    }
+
+    /// Inclusive time of the roots, summed: the thread's profiled time.
+    pub fn root_time_ns(&self) -> u64 {
+        self.nodes
+            .iter()
+            .filter(|n| n.parent == NO_PARENT)
+            .map(|n| n.time_ns)
+            .sum()
+    }
+
+    /// The children of every node, as index lists (roots are under `None`).
+    pub fn children(&self) -> (Vec<u32>, Vec<Vec<u32>>) {
+        let mut roots = Vec::new();
+        let mut kids = vec![Vec::new(); self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            match n.parent() {
+                Some(p) => kids[p].push(i as u32),
+                None => roots.push(i as u32),
+            }
+        }
+        (roots, kids)
+    }
+
+    /// Checks the tree's structural rules: parents come first, sites exist,
+    /// and no node's time is below the sum of its children's.
+    pub fn validate(&self, n_sites: usize) -> Result<(), String> {
+        let mut child_sum = vec![0u128; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate() {
+            if n.site as usize >= n_sites {
+                return Err(format!("node {i} names site {} of {n_sites}", n.site));
+            }
+            if let Some(p) = n.parent() {
+                if p >= i {
+                    return Err(format!(
+                        "node {i} has parent {p}, which does not come before it"
+                    ));
+                }
+                child_sum[p] += u128::from(n.time_ns);
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if u128::from(n.time_ns) < child_sum[i] {
+                return Err(format!("node {i} has less time than its children"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Profile {
+    /// A profile from its parts.
+    pub fn new(meta: Metadata, sites: Vec<SiteInfo>, threads: Vec<ThreadProfile>) -> Self {
+        Profile {
+            meta,
+            sites,
+            threads,
+        }
+    }
+
+    /// cProfile's statistics, merged over all threads.
+    pub fn stats(&self) -> Stats<'_> {
+        Stats::new(self, None)
+    }
+
+    /// cProfile's statistics of one thread (an index into [`Profile::threads`]).
+    pub fn thread_stats(&self, thread: usize) -> Stats<'_> {
+        Stats::new(self, Some(thread))
+    }
+
+    /// The sum over threads of the roots' inclusive time, in nanoseconds.
+    pub fn root_time_ns(&self) -> u64 {
+        self.threads.iter().map(ThreadProfile::root_time_ns).sum()
+    }
+
+    /// Checks every thread's tree (see [`ThreadProfile::validate`]).
+    pub fn validate(&self) -> Result<(), String> {
+        for t in &self.threads {
+            t.validate(self.sites.len())
+                .map_err(|e| format!("thread {} ({}): {e}", t.id, t.name))?;
+        }
+        Ok(())
+    }
+
+    /// The call tree as indented text, one line per node in depth-first order:
+    /// `name calls=N` (times left out so that it is stable across runs).
+    /// Threads are listed by name; useful for snapshot tests.
+    pub fn call_tree_text(&self) -> String {
+        let mut out = String::new();
+        for t in &self.threads {
+            out.push_str(&format!("thread {}\n", t.name));
+            let (roots, kids) = t.children();
+            let mut stack: Vec<(u32, usize)> = roots.iter().rev().map(|&r| (r, 1)).collect();
+            while let Some((i, depth)) = stack.pop() {
+                let n = &t.nodes[i as usize];
+                let name = self
+                    .sites
+                    .get(n.site as usize)
+                    .map_or("?", |s| s.name.as_str());
+                out.push_str(&format!(
+                    "{}{} calls={}\n",
+                    "  ".repeat(depth),
+                    name,
+                    n.calls
+                ));
+                for &c in kids[i as usize].iter().rev() {
+                    stack.push((c, depth + 1));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,263 @@
+//! The hot path: per-thread calling-context trees and shadow stacks.
+//!
+//! Each thread owns a [`ThreadData`]: an arena of [`Node`]s (one per distinct
+//! call path) that grows in chunks whose addresses never change, and a shadow
+//! stack of open frames. Entering a scope reads the clock, finds the child
+//! node of the current frame for the site (the parent's cached hint first),
+//! and pushes a frame; leaving adds one call and the elapsed ticks to the node.
+//! No locks, atomic read-modify-writes, allocation or hashing happen there.
+//!
+//! Counters are atomics written only by the owning thread with plain relaxed
+//! loads and stores, so a snapshot may read them from any thread at any time;
+//! the arena publishes its length with release/acquire. A thread's data is
+//! kept after it exits (compacted into a [`RawThread`]).
+
+mod arena;
+mod poll;
+mod registry;
+
+use std::cell::{Cell, UnsafeCell};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub(crate) use arena::{Arena, Node};
+pub use poll::Instrumented;
+pub(crate) use registry::{RawThread, capture};
+
+use crate::clock;
+use crate::site::Site;
+
+/// The runtime switch: when false, entering a scope records nothing.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns recording on or off at run time. Scopes already open when it is
+/// turned off still close normally.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether recording is on (see [`set_enabled`]).
+pub fn is_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// An open frame on the shadow stack.
+#[derive(Clone, Copy)]
+pub(crate) struct Frame {
+    pub(crate) node: *const Node,
+    pub(crate) start: u64,
+}
+
+/// One thread's recorder.
+pub(crate) struct ThreadData {
+    pub(crate) arena: Arena,
+    /// Open frames. Only the owning thread touches it.
+    stack: UnsafeCell<Vec<Frame>>,
+    pub(crate) id: u64,
+    pub(crate) name: String,
+}
+
+// SAFETY: `ThreadData` is shared (through `Arc`) between its owning thread and
+// snapshot readers. The only non-`Sync` field is `stack`, which is accessed
+// exclusively by the owning thread: through `LOCAL` (a thread-local pointer)
+// and through guards, which are `!Send` and so stay on that thread. The arena
+// is built from atomics and is `Sync` by itself.
+unsafe impl Sync for ThreadData {}
+// SAFETY: moving the `Arc<ThreadData>` to the registry and dropping it on
+// another thread is sound: by then the owner no longer touches the stack
+// (it is only dropped when the last reference goes, after the owner exited).
+unsafe impl Send for ThreadData {}
+
+thread_local! {
+    /// This thread's recorder, or null before its first profiled call.
+    static LOCAL: Cell<*const ThreadData> = const { Cell::new(std::ptr::null()) };
+}
+
+impl ThreadData {
+    fn new(id: u64, name: String) -> Self {
+        ThreadData {
+            arena: Arena::new(),
+            stack: UnsafeCell::new(Vec::with_capacity(64)),
+            id,
+            name,
+        }
+    }
+
+    /// The open frames, for a snapshot taken by the owning thread.
+    ///
+    /// # Safety
+    /// Must be called on the owning thread.
+    pub(crate) unsafe fn open_frames(&self) -> Vec<Frame> {
+        // SAFETY: the caller guarantees we are on the owning thread, and no
+        // `&mut` to the stack is live while this shared read happens.
+        unsafe { (*self.stack.get()).clone() }
+    }
+
+    /// Whether this is the calling thread's recorder.
+    pub(crate) fn is_current(&self) -> bool {
+        LOCAL.with(|l| std::ptr::eq(l.get(), self))
+    }
+}
+
+/// A guard for an open profiled scope; closing it (dropping it) records the call.
+///
+/// Returned by [`profile_scope!`](crate::profile_scope) and used by
+/// `#[profile]`. It is `!Send`: a scope opens and closes on one thread.
+#[must_use = "the scope is closed (and recorded) when the guard is dropped"]
+pub struct Guard {
+    data: *const ThreadData,
+    /// Depth of the frame this guard opened; `u32::MAX` when inactive.
+    depth: u32,
+    /// Start tick of that frame, which identifies it.
+    start: u64,
+}
+
+const INACTIVE: u32 = u32::MAX;
+
+impl Guard {
+    #[inline(always)]
+    fn inactive() -> Guard {
+        Guard {
+            data: std::ptr::null(),
+            depth: INACTIVE,
+            start: 0,
+        }
+    }
+
+    /// A guard that records nothing.
+    #[inline(always)]
+    pub fn noop() -> Guard {
+        Guard::inactive()
+    }
+
+    /// Closes the frame, adding `calls` (1, or 0 for a resumed poll) to its node.
+    #[inline(always)]
+    pub(crate) fn close(self, calls: u64) {
+        let me = std::mem::ManuallyDrop::new(self);
+        me.finish(calls);
+    }
+
+    #[inline(always)]
+    fn finish(&self, calls: u64) {
+        if self.depth == INACTIVE {
+            return;
+        }
+        let end = clock::now();
+        // SAFETY: an active guard's `data` points at the recorder of the thread
+        // that created it, kept alive by the registry for the whole process;
+        // the guard is `!Send`, so we are on that thread and nothing else
+        // touches the stack.
+        let stack = unsafe { &mut *(*self.data).stack.get() };
+        let depth = self.depth as usize;
+        if stack.len() == depth + 1 {
+            let top = stack[depth];
+            if top.start == self.start {
+                stack.pop();
+                // SAFETY: frames point at nodes in this thread's arena, whose
+                // chunks are never freed or moved while the recorder lives.
+                unsafe { (*top.node).record(calls, end.wrapping_sub(top.start)) };
+                return;
+            }
+        }
+        close_slow(stack, depth, self.start, end, calls);
+    }
+}
+
+/// Closes frames when guards were leaked or dropped out of order: if this
+/// guard's frame is still open, every frame above it is closed at `end` (as
+/// cProfile closes unmatched frames), then its own; otherwise nothing happens.
+#[cold]
+#[inline(never)]
+fn close_slow(stack: &mut Vec<Frame>, depth: usize, start: u64, end: u64, calls: u64) {
+    match stack.get(depth) {
+        Some(f) if f.start == start => {}
+        _ => return,
+    }
+    while stack.len() > depth + 1 {
+        if let Some(f) = stack.pop() {
+            // SAFETY: as in `Guard::finish`: nodes live as long as the recorder.
+            unsafe { (*f.node).record(1, end.wrapping_sub(f.start)) };
+        }
+    }
+    if let Some(f) = stack.pop() {
+        // SAFETY: as above.
+        unsafe { (*f.node).record(calls, end.wrapping_sub(f.start)) };
+    }
+}
+
+impl Drop for Guard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        self.finish(1);
+    }
+}
+
+/// Opens a scope for `site` on the calling thread.
+#[inline(always)]
+pub fn enter(site: &'static Site) -> Guard {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return Guard::inactive();
+    }
+    let data = LOCAL.with(Cell::get);
+    if data.is_null() {
+        return enter_first(site);
+    }
+    // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
+    // registry keeps alive; only this thread uses its stack.
+    unsafe { enter_on(data, site) }
+}
+
+/// # Safety
+/// `data` must be the calling thread's recorder.
+#[inline(always)]
+unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
+    // SAFETY: guaranteed by the caller: this thread's live recorder.
+    let td = unsafe { &*data };
+    // SAFETY: only the owning thread touches the stack (see `ThreadData`).
+    let stack = unsafe { &mut *td.stack.get() };
+    let parent = match stack.last() {
+        Some(f) => f.node,
+        None => td.arena.root(),
+    };
+    // SAFETY: `parent` is a node of this thread's arena (the root or an open frame's).
+    let child = unsafe { td.arena.child(parent, site) };
+    let depth = stack.len();
+    if depth == stack.capacity() {
+        grow(stack);
+    }
+    let start = clock::now();
+    stack.push(Frame { node: child, start });
+    Guard {
+        data,
+        depth: depth as u32,
+        start,
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn grow(stack: &mut Vec<Frame>) {
+    stack.reserve(stack.capacity().max(64));
+}
+
+/// First profiled call on this thread: create and register its recorder.
+#[cold]
+#[inline(never)]
+fn enter_first(site: &'static Site) -> Guard {
+    clock::init();
+    let data = registry::register_current_thread(ThreadData::new);
+    LOCAL.with(|l| l.set(data));
+    // SAFETY: `data` was just registered for this thread and is kept alive by the registry.
+    unsafe { enter_on(data, site) }
+}
+
+/// Called by the registry when this thread exits: later calls on it (from other
+/// thread-local destructors) register a fresh recorder.
+pub(crate) fn forget_current_thread() {
+    let _ = LOCAL.try_with(|l| l.set(std::ptr::null()));
+}
+
+/// Keeps an `Arc` alive in the registry and returns the pointer `LOCAL` holds.
+pub(crate) fn leak_ptr(data: &Arc<ThreadData>) -> *const ThreadData {
+    Arc::as_ptr(data)
+}

@@ -1,0 +1,220 @@
+//! The registry of every thread that ever recorded, and raw captures of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use super::arena::NONE;
+use super::{ThreadData, leak_ptr};
+use crate::clock;
+
+/// Exited threads kept one by one; past this many, the oldest are folded
+/// into a single "exited threads" tree so memory stays bounded by call paths.
+pub(crate) const MAX_RETIRED: usize = 1024;
+
+/// A node of a captured tree, in ticks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawNode {
+    pub(crate) site: u32,
+    pub(crate) parent: u32,
+    pub(crate) calls: u64,
+    pub(crate) ticks: u64,
+}
+
+/// A captured thread: its tree in ticks, without the root sentinel (node
+/// indexes are shifted down by one; roots have parent `NONE`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct RawThread {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) nodes: Vec<RawNode>,
+}
+
+enum Entry {
+    Live(Arc<ThreadData>),
+    Retired(RawThread),
+}
+
+struct Registry {
+    entries: Vec<Entry>,
+    /// Threads folded into `folded` (0 = none).
+    folded_count: u64,
+    folded: Option<RawThread>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    entries: Vec::new(),
+    folded_count: 0,
+    folded: None,
+});
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Marker whose destructor runs when a thread exits.
+struct ExitHook {
+    id: u64,
+}
+
+impl Drop for ExitHook {
+    fn drop(&mut self) {
+        super::forget_current_thread();
+        retire(self.id);
+    }
+}
+
+thread_local! {
+    static EXIT_HOOK: std::cell::Cell<Option<ExitHook>> = const { std::cell::Cell::new(None) };
+}
+
+/// Creates the calling thread's recorder with `make(id, name)`, registers it,
+/// and returns the pointer that the thread-local slot keeps.
+pub(crate) fn register_current_thread(make: fn(u64, String) -> ThreadData) -> *const ThreadData {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let name = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed>")
+        .to_owned();
+    let data = Arc::new(make(id, name));
+    let ptr = leak_ptr(&data);
+    REGISTRY.lock().entries.push(Entry::Live(data));
+    // During thread-local destruction the hook cannot be installed; the
+    // recorder then simply stays live (it is small and rare).
+    let _ = EXIT_HOOK.try_with(|h| h.set(Some(ExitHook { id })));
+    ptr
+}
+
+fn capture_live(data: &ThreadData) -> RawThread {
+    let values = data.arena.read();
+    let mut nodes: Vec<RawNode> = values
+        .iter()
+        .skip(1)
+        .map(|v| RawNode {
+            site: v.site_id,
+            parent: if v.parent == 0 || v.parent == NONE {
+                NONE
+            } else {
+                v.parent - 1
+            },
+            calls: v.calls,
+            ticks: v.ticks,
+        })
+        .collect();
+    if data.is_current() {
+        // Close the caller's own open frames in the copy, as cProfile does
+        // for unmatched frames when it stops: one call, time until now.
+        // SAFETY: `is_current` checked that we are on the owning thread.
+        let frames = unsafe { data.open_frames() };
+        let now = clock::now();
+        for f in frames {
+            // SAFETY: frames point at nodes of this thread's live arena.
+            let idx = unsafe { (*f.node).index() } as usize;
+            if let Some(n) = idx.checked_sub(1).and_then(|i| nodes.get_mut(i)) {
+                n.calls += 1;
+                n.ticks = n.ticks.wrapping_add(now.wrapping_sub(f.start));
+            }
+        }
+    }
+    RawThread {
+        id: data.id,
+        name: data.name.clone(),
+        nodes,
+    }
+}
+
+/// Replaces a live thread's entry by its compact capture.
+fn retire(id: u64) {
+    let mut reg = REGISTRY.lock();
+    let Some(pos) = reg
+        .entries
+        .iter()
+        .position(|e| matches!(e, Entry::Live(d) if d.id == id))
+    else {
+        return;
+    };
+    let raw = match &reg.entries[pos] {
+        Entry::Live(d) => capture_live(d),
+        Entry::Retired(_) => return,
+    };
+    // The `Arc` is dropped here (or by a snapshot still holding a clone).
+    reg.entries[pos] = Entry::Retired(raw);
+    let retired = reg
+        .entries
+        .iter()
+        .filter(|e| matches!(e, Entry::Retired(_)))
+        .count();
+    if retired > MAX_RETIRED {
+        let oldest = reg
+            .entries
+            .iter()
+            .position(|e| matches!(e, Entry::Retired(_)));
+        if let Some(i) = oldest {
+            if let Entry::Retired(t) = reg.entries.remove(i) {
+                reg.folded_count += 1;
+                let count = reg.folded_count;
+                let folded = reg.folded.get_or_insert_with(|| RawThread {
+                    id: 0,
+                    name: String::new(),
+                    nodes: Vec::new(),
+                });
+                fold_into(folded, &t);
+                folded.name = format!("({count} exited threads)");
+            }
+        }
+    }
+}
+
+/// Adds `src`'s tree into `dst`, matching nodes by call path.
+pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
+    let mut index: HashMap<(u32, u32), u32> = dst
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| ((n.parent, n.site), i as u32))
+        .collect();
+    let mut map = vec![NONE; src.nodes.len()];
+    for (i, n) in src.nodes.iter().enumerate() {
+        let parent = if n.parent == NONE {
+            NONE
+        } else {
+            map[n.parent as usize]
+        };
+        let at = *index.entry((parent, n.site)).or_insert_with(|| {
+            dst.nodes.push(RawNode {
+                site: n.site,
+                parent,
+                calls: 0,
+                ticks: 0,
+            });
+            (dst.nodes.len() - 1) as u32
+        });
+        let d = &mut dst.nodes[at as usize];
+        d.calls += n.calls;
+        d.ticks = d.ticks.wrapping_add(n.ticks);
+        map[i] = at;
+    }
+}
+
+/// Captures every thread that ever recorded, in registration order (the
+/// folded exited threads, if any, last).
+pub(crate) fn capture() -> Vec<RawThread> {
+    let (live, mut out): (Vec<(usize, Arc<ThreadData>)>, Vec<(usize, RawThread)>) = {
+        let reg = REGISTRY.lock();
+        let mut live = Vec::new();
+        let mut retired = Vec::new();
+        for (i, e) in reg.entries.iter().enumerate() {
+            match e {
+                Entry::Live(d) => live.push((i, Arc::clone(d))),
+                Entry::Retired(t) => retired.push((i, t.clone())),
+            }
+        }
+        if let Some(f) = &reg.folded {
+            retired.push((usize::MAX, f.clone()));
+        }
+        (live, retired)
+    };
+    // Read live arenas outside the lock so recording threads are never held up.
+    out.extend(live.iter().map(|(i, d)| (*i, capture_live(d))));
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}

@@ -1,0 +1,122 @@
+//! Profiling sessions: start recording, and write the configured reports when
+//! the session ends.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::profile::Profile;
+
+/// The environment variable naming the output directory.
+pub const ENV_OUT: &str = "PROFILER_OUT";
+
+/// Configuration of a profiling session; [`Session::start`] begins it.
+///
+/// ```no_run
+/// let _session = profiler::Session::from_env().start(); // PROFILER_OUT=dir
+/// // ... the program ...
+/// // when `_session` is dropped, the reports are written to `dir`.
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Session {
+    /// Where the reports go when the session ends. Default is none (nothing is written).
+    pub output_dir: Option<PathBuf>,
+    /// Print the pstats table to standard error when the session ends.
+    /// Default is false.
+    pub print_report: bool,
+}
+
+impl Session {
+    /// A session that writes nothing unless told to.
+    pub fn new() -> Self {
+        Session::default()
+    }
+
+    /// A session configured from the environment: `PROFILER_OUT=dir` writes
+    /// every report into `dir` when the session ends.
+    pub fn from_env() -> Self {
+        let mut s = Session::new();
+        if let Some(dir) = std::env::var_os(ENV_OUT).filter(|d| !d.is_empty()) {
+            s.output_dir = Some(PathBuf::from(dir));
+        }
+        s
+    }
+
+    /// Writes the reports into `dir` when the session ends.
+    pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.output_dir = Some(dir.into());
+        self
+    }
+
+    /// Starts recording (it is on unless [`set_enabled`](crate::set_enabled)
+    /// turned it off) and returns the guard that ends the session.
+    pub fn start(self) -> SessionGuard {
+        crate::snapshot::mark_start();
+        crate::set_enabled(true);
+        SessionGuard { config: Some(self) }
+    }
+}
+
+/// A running session. Dropping it ends the session and writes the reports
+/// (errors go to standard error as one line); [`SessionGuard::finish`] does
+/// the same and returns the profile or the error.
+#[must_use = "the session ends, and its reports are written, when this guard is dropped"]
+#[derive(Debug)]
+pub struct SessionGuard {
+    config: Option<Session>,
+}
+
+impl SessionGuard {
+    /// Ends the session: takes a snapshot, writes the configured reports and
+    /// returns the profile.
+    pub fn finish(mut self) -> Result<Profile, Error> {
+        match self.config.take() {
+            Some(cfg) => end(&cfg),
+            None => Ok(crate::snapshot()),
+        }
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        if let Some(cfg) = self.config.take() {
+            if let Err(e) = end(&cfg) {
+                eprintln!("profiler: {e}");
+            }
+        }
+    }
+}
+
+fn end(cfg: &Session) -> Result<Profile, Error> {
+    let profile = crate::snapshot();
+    if cfg.print_report {
+        eprint!("{}", profile.stats().sort_by(crate::SortKey::Cumulative));
+    }
+    if let Some(dir) = &cfg.output_dir {
+        write_reports(&profile, dir)?;
+    }
+    Ok(profile)
+}
+
+/// Writes every report of `profile` into `dir` (created if needed), each file
+/// atomically. Returns the paths written.
+pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    let path = dir.join("pstats.txt");
+    profile.write_pstats_text(&path)?;
+    written.push(path);
+    Ok(written)
+}
+
+impl Profile {
+    /// Writes the pstats text report (sorted by cumulative time, then the
+    /// callers and callees) to `path`, atomically.
+    pub fn write_pstats_text(&self, path: &Path) -> Result<(), Error> {
+        let stats = self.stats().sort_by(crate::SortKey::Cumulative);
+        crate::emit::write_atomic(path, |w| {
+            write!(w, "{stats}")?;
+            Ok(())
+        })
+    }
+}

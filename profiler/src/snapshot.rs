@@ -1,0 +1,103 @@
+//! Turning the recorder's raw per-thread trees into a [`Profile`].
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use once_cell::sync::Lazy;
+
+use crate::clock::{self, Conversion};
+use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};
+use crate::recorder::{self, RawThread};
+use crate::site;
+
+/// When the profiler was first asked for the time: the start of recording.
+static START: Lazy<(std::time::Instant, f64)> = Lazy::new(|| {
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    (std::time::Instant::now(), unix)
+});
+
+/// Marks the start of recording (called by `Session::start` and on the first
+/// profiled call through the clock's initialisation).
+pub(crate) fn mark_start() {
+    Lazy::force(&START);
+    clock::init();
+}
+
+/// Takes a snapshot of everything recorded so far, on every thread.
+///
+/// Threads that are still running contribute their completed calls; the
+/// calling thread's own open scopes are counted as ending now (as cProfile
+/// does with unmatched frames when it stops). May be called at any time, from
+/// any thread, while others record.
+pub fn snapshot() -> Profile {
+    mark_start();
+    let raw = recorder::capture();
+    let conv = clock::conversion();
+    let sites = site::registered_sites()
+        .into_iter()
+        .map(|s| SiteInfo::new(s.name, s.module, s.file, s.line))
+        .collect::<Vec<_>>();
+    let pid = std::process::id();
+    let threads = raw
+        .iter()
+        .map(|t| convert(t, conv, pid, sites.len()))
+        .collect();
+    Profile::new(metadata(conv, pid), sites, threads)
+}
+
+fn metadata(conv: Conversion, pid: u32) -> Metadata {
+    let args: Vec<String> = std::env::args().collect();
+    let program = args
+        .first()
+        .map(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .map_or(a.clone(), |f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    let mut m = Metadata::default();
+    m.program = program;
+    m.args = args;
+    m.pid = pid;
+    m.start_unix_s = START.1;
+    m.duration_ns = u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    m.clock = clock::source_name().to_owned();
+    m.ticks_per_second = conv.ticks_per_second();
+    m.available_cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    m.crate_version = env!("CARGO_PKG_VERSION").to_owned();
+    m
+}
+
+/// Converts ticks to nanoseconds; a node's time is raised to its children's
+/// sum where a concurrent read caught a child updated before its parent.
+pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize) -> ThreadProfile {
+    let mut nodes: Vec<Node> = t
+        .nodes
+        .iter()
+        .map(|n| {
+            let parent = if n.parent == u32::MAX {
+                NO_PARENT
+            } else {
+                n.parent
+            };
+            Node::new(n.site, parent, n.calls, conv.ns(n.ticks))
+        })
+        .collect();
+    debug_assert!(
+        nodes
+            .iter()
+            .enumerate()
+            .all(|(i, n)| (n.site as usize) < n_sites
+                && (n.parent == NO_PARENT || (n.parent as usize) < i))
+    );
+    let mut child_sum = vec![0u64; nodes.len()];
+    for i in (0..nodes.len()).rev() {
+        let time = nodes[i].time_ns.max(child_sum[i]);
+        nodes[i].time_ns = time;
+        if let Some(p) = nodes[i].parent() {
+            child_sum[p] = child_sum[p].saturating_add(time);
+        }
+    }
+    ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
+}

@@ -1,0 +1,1 @@
+//! See the tests: the profiler built without `enable`.
