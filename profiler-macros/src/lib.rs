@@ -1,8 +1,26 @@
-//! The `#[profile]` attribute of the `profiler` crate (stub, being written).
+//! The `#[profile]` attribute of the `profiler` crate.
+//!
+//! Use it through `profiler::profile`, which carries the user documentation;
+//! this crate is an implementation detail. The generated code reaches the
+//! runtime only through `profiler::__private` (or `path::__private` with
+//! `#[profile(crate = path)]`).
+//!
+//! - `args.rs` parses the arguments (`name = "..."`, `crate = path`);
+//! - `expand.rs` checks the item and generates the instrumentation.
+//!
+//! With the `enable` feature off (the `profiler` crate built without its own
+//! `enable`), the arguments and the item are still checked, and the item is
+//! returned unchanged.
+
+mod args;
+mod expand;
+
 use proc_macro::TokenStream;
 
-/// Instruments a function (stub).
+/// Instruments a function, a method, or every function of an `impl` block.
+///
+/// See `profiler::profile` for the documentation and examples.
 #[proc_macro_attribute]
-pub fn profile(_attr: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::profile(attr.into(), item.into()).into()
 }

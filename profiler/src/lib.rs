@@ -45,6 +45,7 @@
 mod clock;
 pub mod emit;
 mod error;
+mod hash;
 pub mod profile;
 mod recorder;
 mod session;
@@ -57,7 +58,8 @@ pub use profile::{Metadata, Node, Profile, SiteId, SiteInfo, ThreadProfile};
 pub use recorder::{is_enabled, set_enabled};
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;
-pub use stats::{Figures, FunctionStats, Limit, SortKey, Stats};
+pub use emit::pstats_text::CallReport;
+pub use stats::{Figures, FunctionStats, Limit, ParseSortKeyError, SortKey, Stats};
 
 /// Instruments a function, a method, or every function of an `impl` block.
 ///

@@ -115,7 +115,7 @@ impl Profile {
     pub fn write_pstats_text(&self, path: &Path) -> Result<(), Error> {
         let stats = self.stats().sort_by(crate::SortKey::Cumulative);
         crate::emit::write_atomic(path, |w| {
-            write!(w, "{stats}")?;
+            write!(w, "{stats}{}{}", stats.callers(), stats.callees())?;
             Ok(())
         })
     }

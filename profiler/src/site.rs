@@ -77,7 +77,7 @@ impl Site {
         }
         let name = match self.name {
             SiteName::Literal(s) => s.to_owned(),
-            SiteName::Nested(f, marker) => clean_type_name(f(), marker, self.module),
+            SiteName::Nested(f, marker) => clean_type_name(f(), marker),
         };
         let id = u32::try_from(reg.len()).expect("more than 4 billion profiled call sites");
         reg.push(SiteRecord {
@@ -97,34 +97,195 @@ pub(crate) fn registered_sites() -> Vec<SiteRecord> {
 }
 
 /// Turns the `type_name` of a marker item nested in a function into the
-/// function's display name: the marker segment and `{{closure}}` segments are
-/// removed, and the module path is stripped so that a method reads
-/// `Grid::relax` and a free function `fib`.
-pub(crate) fn clean_type_name(full: &str, marker: &str, module: &str) -> String {
+/// function's display name. The module is recorded apart (`module_path!()`),
+/// so the name keeps only what tells functions apart within it:
+///
+/// - the marker segment and `{{closure}}` segments are removed;
+/// - the function's own name is kept, with the segment before it when that is
+///   a type (it starts with an uppercase letter or is qualified): a free
+///   function reads `fib`, a method `Grid::relax`, a trait method
+///   `<Grid as Solve>::step`, a trait's default method `Solve::describe`.
+///   Modules, enclosing functions (a function nested in `main` reads `fib`,
+///   as cProfile names a nested Python function) and anonymous blocks are
+///   dropped;
+/// - paths inside are shortened to their last segment
+///   (`<Vec<u8> as Solve>::step`, `<Grid as From<&str>>::from`);
+/// - generic argument lists that only hold placeholders are removed (a method
+///   of `impl<T> Grid<T>` reads `Grid::relax`, not `Grid<_>::relax`), `'_`
+///   lifetimes are dropped from the others (`Grid<u32>::only` is kept, so that
+///   the methods of two impls of one type stay apart);
+/// - an impl in an anonymous block (`_::<impl Grid>::f`) reads `Grid::f`.
+pub(crate) fn clean_type_name(full: &str, marker: &str) -> String {
     let mut s = full;
     if let Some(rest) = s.strip_suffix(marker) {
         s = rest.strip_suffix("::").unwrap_or(rest);
     }
-    let mut name = s.replace("::{{closure}}", "");
-    // Strip the module path wherever it prefixes a path (also inside `<T as Trait>`).
-    if !module.is_empty() {
-        let prefix = format!("{module}::");
-        name = strip_path_prefix(&name, &prefix);
-    }
-    name
+    let name = s.replace("::{{closure}}", "");
+    let name = shorten_inner_paths(&name);
+    drop_enclosing_scopes(&simplify_generics(&name))
 }
 
-/// Removes `prefix` where it starts a path: at the start of `s` or after one of
-/// `<`, ` `, `(`, `,`, `&`, `[`.
-fn strip_path_prefix(s: &str, prefix: &str) -> String {
+/// Keeps the last segment and, when it is a type, the one before it (see
+/// [`clean_type_name`]).
+fn drop_enclosing_scopes(name: &str) -> String {
+    match split_path(name).as_slice() {
+        [.., ty, f] if ty.starts_with('<') || ty.chars().next().is_some_and(char::is_uppercase) => {
+            format!("{ty}::{f}")
+        }
+        [.., f] => (*f).to_owned(),
+        [] => String::new(),
+    }
+}
+
+/// Splits a path at its top-level `::` (not inside `<..>`, `(..)`, `[..]`).
+fn split_path(s: &str) -> Vec<&str> {
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b'>' | b')' | b']' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                parts.push(&s[start..i]);
+                start = i + 2;
+                i += 2;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Shortens every path that starts after one of `<`, ` `, `(`, `,`, `&`, `[`
+/// (a type inside the name, not the name's own path) to its last segment:
+/// `alloc::vec::Vec<_>` -> `Vec<_>`.
+fn shorten_inner_paths(s: &str) -> String {
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    let bytes = s.as_bytes();
     while i < s.len() {
-        let at_boundary = i == 0 || matches!(bytes[i - 1], b'<' | b' ' | b'(' | b',' | b'&' | b'[');
-        if at_boundary && s[i..].starts_with(prefix) {
-            i += prefix.len();
-            continue;
+        let inner_start = i > 0 && matches!(bytes[i - 1], b'<' | b' ' | b'(' | b',' | b'&' | b'[');
+        if inner_start {
+            let last = last_segment_start(s, i);
+            if last > i {
+                i = last;
+                continue;
+            }
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Where the last segment of the path starting at `i` starts: after every
+/// `ident::` that is followed by another identifier.
+fn last_segment_start(s: &str, i: usize) -> usize {
+    let bytes = s.as_bytes();
+    let mut j = i;
+    loop {
+        let mut k = j;
+        while k < bytes.len() && is_ident_byte(bytes[k]) {
+            k += 1;
+        }
+        let next_is_segment = s[k..].starts_with("::")
+            && bytes
+                .get(k + 2)
+                .is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_');
+        if k > j && next_is_segment {
+            j = k + 2;
+        } else {
+            return j;
+        }
+    }
+}
+
+/// The index of the `>` that closes the `<` at `open`, skipping the `>` of
+/// `->` and nested brackets.
+fn matching_close(s: &str, open: usize) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    for (i, &b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b'>' | b')' | b']' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return (b == b'>').then_some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Splits a generic argument list at its top-level `, `.
+fn split_args(s: &str) -> Vec<&str> {
+    let bytes = s.as_bytes();
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' | b'(' | b'[' => depth += 1,
+            b'>' if i > 0 && bytes[i - 1] == b'-' => {}
+            b'>' | b')' | b']' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts
+}
+
+/// Removes placeholder-only generic argument lists (`Grid<_>` -> `Grid`),
+/// drops `'_` from the others, and turns `<impl Grid>` into `Grid`.
+fn simplify_generics(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if bytes[i] == b'<' {
+            if let Some(close) = matching_close(s, i) {
+                let inner = simplify_generics(&s[i + 1..close]);
+                let after_ident = i > 0 && is_ident_byte(bytes[i - 1]);
+                if after_ident {
+                    let args: Vec<&str> = split_args(&inner)
+                        .into_iter()
+                        .filter(|a| !a.is_empty() && *a != "'_")
+                        .collect();
+                    if !args.iter().all(|a| *a == "_") {
+                        out.push('<');
+                        out.push_str(&args.join(", "));
+                        out.push('>');
+                    }
+                } else if let Some(ty) = inner.strip_prefix("impl ") {
+                    out.push_str(ty);
+                } else {
+                    out.push('<');
+                    out.push_str(&inner);
+                    out.push('>');
+                }
+                i = close + 1;
+                continue;
+            }
         }
         let ch = s[i..].chars().next().unwrap_or(' ');
         out.push(ch);
@@ -137,22 +298,86 @@ fn strip_path_prefix(s: &str, prefix: &str) -> String {
 mod tests {
     use super::*;
 
+    fn c(full: &str) -> String {
+        clean_type_name(full, "__m")
+    }
+
     #[test]
     fn method_names_lose_module_and_marker() {
+        assert_eq!(c("app::grid::Grid::relax::__m"), "Grid::relax");
+        assert_eq!(c("app::fib::__m"), "fib");
         assert_eq!(
-            clean_type_name("app::grid::Grid::relax::__m", "__m", "app::grid"),
-            "Grid::relax"
-        );
-        assert_eq!(clean_type_name("app::fib::__m", "__m", "app"), "fib");
-        assert_eq!(
-            clean_type_name(
-                "<app::Grid as app::Solve>::step::{{closure}}::__m",
-                "__m",
-                "app"
-            ),
+            c("<app::Grid as app::Solve>::step::{{closure}}::__m"),
             "<Grid as Solve>::step"
         );
-        // A module that merely shares a prefix is kept.
-        assert_eq!(clean_type_name("apple::f::__m", "__m", "app"), "apple::f");
+        // Without the marker (a name given as is), only the cleaning applies.
+        assert_eq!(clean_type_name("app::Grid::relax", "__m"), "Grid::relax");
+    }
+
+    #[test]
+    fn generic_impls_lose_placeholders() {
+        assert_eq!(c("app::Grid<_>::relax::__m"), "Grid::relax");
+        assert_eq!(c("app::P<_, _>::f::__m"), "P::f");
+        assert_eq!(c("app::W<'_, _>::f::__m"), "W::f");
+        assert_eq!(c("app::W<'_, u8>::f::__m"), "W<u8>::f");
+        // A method of one concrete impl keeps its arguments.
+        assert_eq!(c("app::Grid<u32>::only::__m"), "Grid<u32>::only");
+        assert_eq!(c("app::P<_, alloc::vec::Vec<_>>::g::__m"), "P<_, Vec>::g");
+        assert_eq!(
+            c("<app::Grid<_> as app::Solve>::step::__m"),
+            "<Grid as Solve>::step"
+        );
+        assert_eq!(
+            c("<app::P<_, u8> as app::Tr<_>>::t::__m"),
+            "<P<_, u8> as Tr>::t"
+        );
+        assert_eq!(
+            c("<app::F<_> as app::Tr<fn(_) -> _>>::t::__m"),
+            "<F as Tr<fn(_) -> _>>::t"
+        );
+        assert_eq!(c("<[_; 2] as app::Tr<_>>::t::__m"), "<[_; 2] as Tr>::t");
+        assert_eq!(
+            c("<&[_] as app::Solve>::step::__m"),
+            "<&[_] as Solve>::step"
+        );
+        assert_eq!(c("<dyn app::Tr<u8>>::d::__m"), "<dyn Tr<u8>>::d");
+        assert_eq!(c("app::Solve::dflt::__m"), "Solve::dflt");
+        assert_eq!(c("app::_::<impl app::Arr<2>>::h::__m"), "Arr<2>::h");
+    }
+
+    #[test]
+    fn enclosing_functions_are_dropped() {
+        assert_eq!(c("app::outer::inner::__m"), "inner");
+        assert_eq!(c("app::main::fib::__m"), "fib");
+        assert_eq!(c("app::main::Grid<_>::relax::__m"), "Grid::relax");
+        assert_eq!(c("app::main::{{closure}}::helper::__m"), "helper");
+        assert_eq!(c("app::Grid::relax::helper::__m"), "helper");
+        assert_eq!(
+            c("<app::main::Grid as app::Solve>::step::__m"),
+            "<Grid as Solve>::step"
+        );
+        assert_eq!(c("app::main::Solve::dflt::__m"), "Solve::dflt");
+    }
+
+    #[test]
+    fn inner_paths_are_shortened() {
+        assert_eq!(
+            c("<alloc::vec::Vec<_> as app::Solve>::step::__m"),
+            "<Vec as Solve>::step"
+        );
+        assert_eq!(
+            c("<app::Arr<1> as core::convert::From<&_>>::from::__m"),
+            "<Arr<1> as From<&_>>::from"
+        );
+        assert_eq!(
+            c(
+                "<std::collections::hash::map::HashMap<u8, alloc::string::String> as app::S>::s::__m"
+            ),
+            "<HashMap<u8, String> as S>::s"
+        );
+        assert_eq!(
+            c("<(app::A, other::B) as app::S>::s::__m"),
+            "<(A, B) as S>::s"
+        );
     }
 }

@@ -15,7 +15,10 @@
 //! All times are integer nanoseconds, so the invariant "the sum of `tottime`
 //! equals the sum of the roots' inclusive time" holds exactly.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
+use crate::hash::FastMap;
+use std::fmt;
+use std::str::FromStr;
 
 use regex::Regex;
 
@@ -72,6 +75,264 @@ pub enum SortKey {
     NameFileLine,
     /// `stdname`: the printed `file:line(name)`, ascending as text.
     StdName,
+}
+
+impl SortKey {
+    /// Every key, in the order of pstats' `SortKey` enum.
+    pub const ALL: [SortKey; 9] = [
+        SortKey::Calls,
+        SortKey::Cumulative,
+        SortKey::Filename,
+        SortKey::Line,
+        SortKey::Name,
+        SortKey::NameFileLine,
+        SortKey::PrimitiveCalls,
+        SortKey::StdName,
+        SortKey::Time,
+    ];
+
+    /// The key's pstats name (`SortKey.CUMULATIVE.value`): `calls`,
+    /// `cumulative`, `filename`, `line`, `name`, `nfl`, `pcalls`, `stdname`
+    /// or `time`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SortKey::Calls => "calls",
+            SortKey::Cumulative => "cumulative",
+            SortKey::Time => "time",
+            SortKey::PrimitiveCalls => "pcalls",
+            SortKey::Filename => "filename",
+            SortKey::Line => "line",
+            SortKey::Name => "name",
+            SortKey::NameFileLine => "nfl",
+            SortKey::StdName => "stdname",
+        }
+    }
+
+    /// The text pstats prints after `Ordered by:` for this key, e.g.
+    /// `cumulative time` (several keys are joined with `", "`).
+    pub fn description(self) -> &'static str {
+        match self {
+            SortKey::Calls => "call count",
+            SortKey::Cumulative => "cumulative time",
+            SortKey::Time => "internal time",
+            SortKey::PrimitiveCalls => "primitive call count",
+            SortKey::Filename => "file name",
+            SortKey::Line => "line number",
+            SortKey::Name => "function name",
+            SortKey::NameFileLine => "name/file/line",
+            SortKey::StdName => "standard name",
+        }
+    }
+
+    /// The fields this key compares, major first, each ascending (`true`) or
+    /// descending (`false`): pstats' `sort_arg_dict_default`.
+    pub(crate) fn fields(self) -> &'static [(SortField, bool)] {
+        match self {
+            SortKey::Calls => &[(SortField::NCalls, false)],
+            SortKey::Cumulative => &[(SortField::CumTime, false)],
+            SortKey::Time => &[(SortField::TotTime, false)],
+            SortKey::PrimitiveCalls => &[(SortField::PCalls, false)],
+            SortKey::Filename => &[(SortField::File, true)],
+            SortKey::Line => &[(SortField::Line, true)],
+            SortKey::Name => &[(SortField::Name, true)],
+            SortKey::NameFileLine => &[
+                (SortField::Name, true),
+                (SortField::File, true),
+                (SortField::Line, true),
+            ],
+            SortKey::StdName => &[(SortField::StdName, true)],
+        }
+    }
+}
+
+/// Every name `sort_stats` accepts, in the order of pstats'
+/// `sort_arg_dict_default` (the order matters for prefix resolution).
+const SORT_KEY_NAMES: [(&str, SortKey); 13] = [
+    ("calls", SortKey::Calls),
+    ("ncalls", SortKey::Calls),
+    ("cumtime", SortKey::Cumulative),
+    ("cumulative", SortKey::Cumulative),
+    ("filename", SortKey::Filename),
+    ("line", SortKey::Line),
+    ("module", SortKey::Filename),
+    ("name", SortKey::Name),
+    ("nfl", SortKey::NameFileLine),
+    ("pcalls", SortKey::PrimitiveCalls),
+    ("stdname", SortKey::StdName),
+    ("time", SortKey::Time),
+    ("tottime", SortKey::Time),
+];
+
+/// Shows the `Ordered by:` text (see [`SortKey::description`]).
+impl fmt::Display for SortKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+/// Parses a pstats sort name: `calls`/`ncalls`, `cumulative`/`cumtime`,
+/// `time`/`tottime`, `pcalls`, `filename`/`module`, `line`, `name`, `nfl`,
+/// `stdname`, or a prefix of one of them. As in pstats'
+/// `get_sort_arg_defs`, a prefix is accepted when no two names share it
+/// (`cumu`, `tott`, `pc`), even where both would mean the same key (`cum`
+/// and `t` are refused). Case-sensitive, like pstats.
+impl FromStr for SortKey {
+    type Err = ParseSortKeyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // pstats' algorithm: every name adds its prefixes, longest first, until
+        // one is already taken; taken ones are then dropped as ambiguous.
+        let mut table: Vec<(&str, SortKey)> = Vec::new();
+        let mut ambiguous: Vec<&str> = Vec::new();
+        for (word, key) in SORT_KEY_NAMES {
+            let mut fragment = word;
+            while !fragment.is_empty() {
+                if table.iter().any(|(f, _)| *f == fragment) {
+                    ambiguous.push(fragment);
+                    break;
+                }
+                table.push((fragment, key));
+                fragment = &fragment[..fragment.len() - 1];
+            }
+        }
+        if ambiguous.contains(&s) {
+            let matches: Vec<&str> = SORT_KEY_NAMES
+                .iter()
+                .map(|(w, _)| *w)
+                .filter(|w| w.starts_with(s))
+                .collect();
+            return Err(ParseSortKeyError {
+                input: s.to_owned(),
+                candidates: matches,
+            });
+        }
+        table
+            .iter()
+            .find(|(f, _)| *f == s)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| ParseSortKeyError {
+                input: s.to_owned(),
+                candidates: Vec::new(),
+            })
+    }
+}
+
+/// A string that names no pstats sort key, or an ambiguous prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseSortKeyError {
+    input: String,
+    /// Names sharing an ambiguous prefix; empty for an unknown name.
+    candidates: Vec<&'static str>,
+}
+
+impl ParseSortKeyError {
+    /// The text that failed to parse.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// Whether the text is a prefix of several names (pstats refuses those).
+    pub fn is_ambiguous(&self) -> bool {
+        !self.candidates.is_empty()
+    }
+}
+
+impl fmt::Display for ParseSortKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.candidates.is_empty() {
+            write!(
+                f,
+                "unknown sort key `{}`: expected one of calls, ncalls, cumulative, cumtime, \
+                 time, tottime, pcalls, filename, module, line, name, nfl, stdname, \
+                 or a unique prefix of one",
+                self.input
+            )
+        } else {
+            write!(
+                f,
+                "ambiguous sort key `{}`: a prefix of {}; give more letters",
+                self.input,
+                self.candidates.join(", ")
+            )
+        }
+    }
+}
+
+impl std::error::Error for ParseSortKeyError {}
+
+/// A column that sort keys compare (pstats' sort tuple fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SortField {
+    /// Primitive calls (`cc`).
+    PCalls,
+    /// All calls (`nc`).
+    NCalls,
+    /// Self time (`tt`), compared as seconds.
+    TotTime,
+    /// Cumulative time (`ct`), compared as seconds.
+    CumTime,
+    /// The file name.
+    File,
+    /// The line number.
+    Line,
+    /// The function name.
+    Name,
+    /// The printed `file:line(name)`.
+    StdName,
+}
+
+/// The values one row offers to [`compare_rows`]: pstats' sort tuple
+/// `(cc, nc, tt, ct, file, line, name, stdname)`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SortValues<'a> {
+    pub(crate) pcalls: u64,
+    pub(crate) ncalls: u64,
+    /// Seconds, as written to the `.prof` file.
+    pub(crate) tottime: f64,
+    /// Seconds, as written to the `.prof` file.
+    pub(crate) cumtime: f64,
+    pub(crate) file: &'a str,
+    pub(crate) line: u32,
+    pub(crate) name: &'a str,
+    pub(crate) std_name: &'a str,
+}
+
+/// Compares two rows as pstats' `TupleComp` does for `keys` (major first).
+/// Rows that compare equal keep their order under a stable sort. Strings
+/// compare by code point, like Python's (UTF-8 byte order is the same).
+pub(crate) fn compare_rows(keys: &[SortKey], a: &SortValues<'_>, b: &SortValues<'_>) -> Ordering {
+    for key in keys {
+        for &(field, ascending) in key.fields() {
+            let ord = match field {
+                SortField::PCalls => a.pcalls.cmp(&b.pcalls),
+                SortField::NCalls => a.ncalls.cmp(&b.ncalls),
+                SortField::TotTime => a.tottime.partial_cmp(&b.tottime).unwrap_or(Ordering::Equal),
+                SortField::CumTime => a.cumtime.partial_cmp(&b.cumtime).unwrap_or(Ordering::Equal),
+                SortField::File => a.file.cmp(b.file),
+                SortField::Line => a.line.cmp(&b.line),
+                SortField::Name => a.name.cmp(b.name),
+                SortField::StdName => a.std_name.cmp(b.std_name),
+            };
+            let ord = if ascending { ord } else { ord.reverse() };
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        }
+    }
+    Ordering::Equal
+}
+
+/// pstats' `func_std_string`: `file:line(name)`, except that a built-in
+/// (file `~`, line 0) prints as `{name}` when its name is `<name>`, else as
+/// its bare name.
+pub(crate) fn std_name(file: &str, line: u32, name: &str) -> String {
+    if file == "~" && line == 0 {
+        if name.len() >= 2 && name.starts_with('<') && name.ends_with('>') {
+            return format!("{{{}}}", &name[1..name.len() - 1]);
+        }
+        return name.to_owned();
+    }
+    format!("{file}:{line}({name})")
 }
 
 /// How many rows to keep after sorting and filtering (`print_stats(amount)`).
@@ -203,7 +464,7 @@ impl<'p> Stats<'p> {
 fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
     let n_sites = profile.sites.len();
     let mut funcs: Vec<Option<Figures>> = vec![None; n_sites];
-    let mut edges: HashMap<(SiteId, SiteId), Figures> = HashMap::new();
+    let mut edges: FastMap<(SiteId, SiteId), Figures> = FastMap::default();
 
     for &ti in threads {
         let t = &profile.threads[ti];
@@ -211,7 +472,7 @@ fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
         let (roots, kids) = t.children();
         // Depth-first walk with per-site and per-edge counts of open activations.
         let mut active_site = vec![0u32; n_sites];
-        let mut active_edge: HashMap<(SiteId, SiteId), u32> = HashMap::new();
+        let mut active_edge: FastMap<(SiteId, SiteId), u32> = FastMap::default();
         // (node, entering?) so that counts are undone on the way out.
         let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, true)).collect();
         while let Some((i, entering)) = stack.pop() {

@@ -1,22 +1,660 @@
-//! Callgrind profile files for KCacheGrind, QCacheGrind and callgrind_annotate.
+//! Callgrind profile files for KCacheGrind, QCacheGrind, `callgrind_annotate`
+//! and `gprof2dot -f callgrind`.
 //!
-//! PLACEHOLDER: being written.
+//! Two events are written: `ns` (wall-clock nanoseconds) and `calls`
+//! (function entries). Every function gets a `fn=` block holding its **self**
+//! cost (`tottime` and `ncalls` in cProfile's terms), then one arc per callee:
+//!
+//! ```text
+//! cfn=(2) a
+//! calls=<calls along the arc> <callee line>
+//! <caller line> <inclusive ns> <inclusive calls>
+//! ```
+//!
+//! # Arc costs
+//!
+//! Readers derive a function's inclusive cost from the arcs into it
+//! (KCacheGrind: the sum of the incoming arcs that are not direct
+//! self-recursion), so the arc costs are chosen for that rule to give
+//! cProfile's `cumtime`:
+//!
+//! - an arc `f -> g` with `f != g` costs the inclusive time of the calls made
+//!   along it, counting nested activations of the same arc once (the outermost
+//!   only): that is the edge's `cumtime` in [`Stats`](crate::Stats), the
+//!   figure pstats prints in `print_callers`;
+//! - a self-recursive arc `f -> f` costs the sum of every inner call's
+//!   inclusive time, as callgrind itself writes such arcs. KCacheGrind leaves
+//!   self arcs out of inclusive costs; `callgrind_annotate --inclusive=yes`
+//!   adds them in, so it shows recursive functions above 100%;
+//! - the `calls` column of an arc holds the function entries under the arc
+//!   (the callee's calls and every call below them), counted the same way.
+//!
+//! With these costs, KCacheGrind's inclusive cost of every function equals its
+//! `cumtime` unless the function takes part in mutual recursion (a cycle
+//! through two or more functions, such as `a -> b -> a`): there the arcs into
+//! a cycle member carry calls nested inside the member's own outer activation,
+//! which KCacheGrind adds up, as it does for callgrind's own data (its cycle
+//! detection groups such functions). Self costs, the totals and every arc's
+//! call count are exact in all cases.
+//!
+//! # Thread roots
+//!
+//! A function called at the top of a thread (no profiled caller) has no arc
+//! into it. When such a function is *also* called by a function (itself
+//! included), KCacheGrind and `callgrind_annotate` would compute its inclusive
+//! cost from the arcs alone and miss the top-level calls. In that case only,
+//! the file gets one extra function per thread, `(thread <n>: <name>)` in file
+//! `???`, with no self cost and one arc to each of the thread's top-level
+//! functions, so that every call has an arc. The extra functions show each
+//! thread's total time.
+//!
+//! # Names
+//!
+//! Functions are named by [`SiteInfo::name`](crate::SiteInfo::name). KCacheGrind
+//! identifies a function by its name and the *base name* of its file (older
+//! versions by the name alone) and gprof2dot by its name alone, so a name
+//! shared by several sites (same name in two files, or twice in one file) is
+//! written as `name (file:line)` for each of them. Line breaks and other
+//! control characters in names, file names and the command line are written
+//! as spaces, and names are trimmed.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::profile::Profile;
+use crate::profile::{Profile, ThreadProfile};
 
-/// Writes `profile` (all threads merged, or one thread) in callgrind format to `w`.
+/// Writes `profile` in callgrind format to `w`: every thread merged
+/// (`thread = None`), or one thread (an index into
+/// [`Profile::threads`], written with a `thread: <index + 1>` header).
+///
+/// Fails with [`io::ErrorKind::InvalidInput`] if the thread index is out of
+/// range, and with the writer's error if writing fails.
 pub fn write(profile: &Profile, thread: Option<usize>, w: &mut dyn Write) -> io::Result<()> {
-    let _ = (profile, thread, w);
-    Err(io::Error::other("callgrind output is not written yet"))
+    let threads: Vec<usize> = match thread {
+        Some(t) if t >= profile.threads.len() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "thread index {t} is out of range: the profile has {} threads",
+                    profile.threads.len()
+                ),
+            ));
+        }
+        Some(t) => vec![t],
+        None => (0..profile.threads.len()).collect(),
+    };
+    let model = Model::build(profile, &threads);
+    let mut w = io::BufWriter::with_capacity(1 << 16, w);
+    write_model(profile, thread, &model, &mut w)?;
+    w.flush()
+}
+
+/// Writes one callgrind file per thread into `dir` (created if needed), as
+/// callgrind's `--separate-threads=yes` does: `callgrind.out.<pid>-<n>`, where
+/// `<pid>` is the profile's process id and `<n>` the thread's position in
+/// [`Profile::threads`] from 1, zero-padded to two digits (`-01`, `-02`, ...,
+/// `-100`). Each file has a `thread: <n>` header and is written atomically.
+/// Returns the paths written, in thread order.
+///
+/// Put these files in a directory of their own, not beside the merged
+/// `callgrind.out`: KCacheGrind opens every file whose name starts with the
+/// name of the file it is asked to open, so it would load the merged file and
+/// the per-thread files together and count every call twice.
+pub fn write_per_thread(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::with_capacity(profile.threads.len());
+    for i in 0..profile.threads.len() {
+        let path = dir.join(per_thread_file_name(profile.meta.pid, i));
+        crate::emit::write_atomic(&path, |w| write(profile, Some(i), w))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The file name [`write_per_thread`] gives the thread at `index` (from 0) of
+/// process `pid`: `callgrind.out.<pid>-<index + 1, two digits at least>`.
+pub fn per_thread_file_name(pid: u32, index: usize) -> String {
+    format!("callgrind.out.{pid}-{:02}", index + 1)
 }
 
 impl Profile {
     /// Writes the merged callgrind file to `path`, atomically.
     pub fn write_callgrind(&self, path: &Path) -> Result<(), Error> {
         crate::emit::write_atomic(path, |w| write(self, None, w))
+    }
+
+    /// Writes one callgrind file per thread into `dir`, atomically each (see
+    /// [`callgrind::write_per_thread`](write_per_thread)), and returns their
+    /// paths.
+    pub fn write_callgrind_per_thread(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+        write_per_thread(self, dir)
+    }
+}
+
+/// A function as written: one per distinct (name, file, line) of the sites
+/// called in the covered threads, plus the synthetic thread roots.
+struct Func {
+    /// Unique within the file, sanitized.
+    name: String,
+    /// Sanitized; `???` when unknown.
+    file: String,
+    line: u32,
+    self_ns: u64,
+    self_calls: u64,
+    /// A thread root added for the readers (see the module docs).
+    synthetic: bool,
+}
+
+/// Costs of one caller -> callee arc.
+#[derive(Default, Clone, Copy)]
+struct Arc {
+    /// Calls made along the arc (every one, nested or not).
+    calls: u64,
+    /// Inclusive time (see the module docs for which calls count).
+    ns: u64,
+    /// Function entries under the arc, counted like `ns`.
+    incl_calls: u64,
+}
+
+/// What a callgrind file says: functions, their self costs and the arcs.
+struct Model {
+    funcs: Vec<Func>,
+    /// (caller, callee) and costs, sorted by caller then callee.
+    arcs: Vec<((u32, u32), Arc)>,
+}
+
+impl Model {
+    fn build(profile: &Profile, threads: &[usize]) -> Model {
+        let mut funcs: Vec<Func> = Vec::new();
+        let mut by_key: HashMap<(String, String, u32), u32> = HashMap::new();
+        let mut site_fid: Vec<Option<u32>> = vec![None; profile.sites.len()];
+        let mut table = ArcTable::default();
+        // Per thread (position in `threads`): top-level function -> arc costs.
+        let mut root_arcs: Vec<BTreeMap<u32, Arc>> = vec![BTreeMap::new(); threads.len()];
+
+        for (ti, &t) in threads.iter().enumerate() {
+            let t = &profile.threads[t];
+            let fid: Vec<u32> = t
+                .nodes
+                .iter()
+                .map(|n| {
+                    let s = n.site as usize;
+                    if let Some(f) = site_fid.get(s).copied().flatten() {
+                        return f;
+                    }
+                    let (name, file, line) = match profile.sites.get(s) {
+                        Some(site) => (clean_name(&site.name), clean_file(&site.file), site.line),
+                        None => (format!("(unknown site {s})"), "???".to_owned(), 0),
+                    };
+                    let next = funcs.len() as u32;
+                    let f = *by_key
+                        .entry((name.clone(), file.clone(), line))
+                        .or_insert_with(|| {
+                            funcs.push(Func {
+                                name,
+                                file,
+                                line,
+                                self_ns: 0,
+                                self_calls: 0,
+                                synthetic: false,
+                            });
+                            next
+                        });
+                    if let Some(slot) = site_fid.get_mut(s) {
+                        *slot = Some(f);
+                    }
+                    f
+                })
+                .collect();
+            walk_thread(t, &fid, &mut funcs, &mut table, &mut root_arcs[ti]);
+        }
+
+        let mut arcs = table.arcs;
+        // Thread roots, when a top-level function also has an incoming arc.
+        let mut called = vec![false; funcs.len()];
+        for &((_, callee), _) in &arcs {
+            called[callee as usize] = true;
+        }
+        let needed = root_arcs
+            .iter()
+            .any(|r| r.keys().any(|&f| called[f as usize]));
+        if needed {
+            for (ti, &t) in threads.iter().enumerate() {
+                if root_arcs[ti].is_empty() {
+                    continue;
+                }
+                let th = &profile.threads[t];
+                let root = funcs.len() as u32;
+                funcs.push(Func {
+                    name: format!("(thread {}: {})", t + 1, clean_name(&th.name)),
+                    file: "???".to_owned(),
+                    line: 0,
+                    self_ns: 0,
+                    self_calls: 0,
+                    synthetic: true,
+                });
+                for (&f, a) in &root_arcs[ti] {
+                    arcs.push(((root, f), *a));
+                }
+            }
+        }
+        arcs.sort_unstable_by_key(|a| a.0);
+
+        disambiguate(&mut funcs);
+        Model { funcs, arcs }
+    }
+}
+
+/// Arcs by (caller, callee), numbered in the order first seen.
+#[derive(Default)]
+struct ArcTable {
+    index: HashMap<u64, u32, BuildHasherDefault<PairHasher>>,
+    arcs: Vec<((u32, u32), Arc)>,
+}
+
+impl ArcTable {
+    fn id(&mut self, key: (u32, u32)) -> usize {
+        let next = self.arcs.len() as u32;
+        let packed = (u64::from(key.0) << 32) | u64::from(key.1);
+        let id = *self.index.entry(packed).or_insert(next);
+        if id == next {
+            self.arcs.push((key, Arc::default()));
+        }
+        id as usize
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+/// A fast hasher for packed pairs of `u32` (here the (caller, callee) keys of
+/// [`ArcTable`]; also used by the flamegraph's stacks): a multiply-and-fold,
+/// as the keys are not chosen by an adversary.
+#[derive(Default)]
+pub(crate) struct PairHasher(u64);
+
+impl Hasher for PairHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let m = u128::from(self.0 ^ n) * 0x9E37_79B9_7F4A_7C15;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+/// Adds one thread's self costs and arcs. `fid[i]` is node `i`'s function.
+fn walk_thread(
+    t: &ThreadProfile,
+    fid: &[u32],
+    funcs: &mut [Func],
+    table: &mut ArcTable,
+    roots: &mut BTreeMap<u32, Arc>,
+) {
+    let n = t.nodes.len();
+    // A parent that does not come before its node (an invalid tree) is
+    // treated as no parent, so that nothing here can loop or panic.
+    let parent = |i: usize| t.nodes[i].parent().filter(|&p| p < i);
+    let mut self_ns: Vec<u64> = t.nodes.iter().map(|n| n.time_ns).collect();
+    // Function entries in each node's subtree.
+    let mut sub_calls: Vec<u64> = t.nodes.iter().map(|n| n.calls).collect();
+    // First child and next sibling, in node order.
+    let mut first = vec![NONE; n];
+    let mut next = vec![NONE; n];
+    let mut top = NONE;
+    for i in (0..n).rev() {
+        match parent(i) {
+            Some(p) => {
+                self_ns[p] = self_ns[p].saturating_sub(t.nodes[i].time_ns);
+                sub_calls[p] = sub_calls[p].saturating_add(sub_calls[i]);
+                next[i] = first[p];
+                first[p] = i as u32;
+            }
+            None => {
+                next[i] = top;
+                top = i as u32;
+            }
+        }
+    }
+    // Each node's arc, and the self costs.
+    let mut node_arc = vec![NONE; n];
+    for (i, node) in t.nodes.iter().enumerate() {
+        let f = &mut funcs[fid[i] as usize];
+        f.self_ns = f.self_ns.saturating_add(self_ns[i]);
+        f.self_calls = f.self_calls.saturating_add(node.calls);
+        match parent(i) {
+            Some(p) => node_arc[i] = table.id((fid[p], fid[i])) as u32,
+            None => {
+                let a = roots.entry(fid[i]).or_default();
+                add(a, node.calls, node.time_ns, sub_calls[i], true);
+            }
+        }
+    }
+    // Depth-first, counting the open activations of each arc so that nested
+    // calls along the same (non-self) arc are counted once.
+    let mut open = vec![0u32; table.arcs.len()];
+    let mut stack: Vec<(u32, bool)> = Vec::new();
+    let mut r = top;
+    while r != NONE {
+        stack.push((r, true));
+        while let Some((i, entering)) = stack.pop() {
+            let i = i as usize;
+            let arc = node_arc[i];
+            if !entering {
+                if arc != NONE {
+                    open[arc as usize] -= 1;
+                }
+                continue;
+            }
+            if arc != NONE {
+                let node = &t.nodes[i];
+                let (key, a) = &mut table.arcs[arc as usize];
+                // A self-recursive arc costs every inner call's inclusive
+                // cost; another arc only its outermost calls'.
+                let outermost = key.0 == key.1 || open[arc as usize] == 0;
+                add(a, node.calls, node.time_ns, sub_calls[i], outermost);
+                open[arc as usize] += 1;
+            }
+            stack.push((i as u32, false));
+            // Children in reverse so that they are visited in node order.
+            let start = stack.len();
+            let mut k = first[i];
+            while k != NONE {
+                stack.push((k, true));
+                k = next[k as usize];
+            }
+            stack[start..].reverse();
+        }
+        r = next[r as usize];
+    }
+}
+
+fn add(a: &mut Arc, calls: u64, ns: u64, incl_calls: u64, outermost: bool) {
+    a.calls = a.calls.saturating_add(calls);
+    if outermost {
+        a.ns = a.ns.saturating_add(ns);
+        a.incl_calls = a.incl_calls.saturating_add(incl_calls);
+    }
+}
+
+/// Makes every function name unique: a name shared by several functions
+/// becomes `name (file:line)` for each of them (then `#2`, `#3`... if even
+/// that collides).
+fn disambiguate(funcs: &mut [Func]) {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for f in funcs.iter() {
+        *count.entry(f.name.as_str()).or_insert(0) += 1;
+    }
+    let shared: HashSet<String> = count
+        .into_iter()
+        .filter(|&(_, c)| c > 1)
+        .map(|(n, _)| n.to_owned())
+        .collect();
+    let mut used: HashSet<String> = funcs
+        .iter()
+        .filter(|f| !shared.contains(&f.name))
+        .map(|f| f.name.clone())
+        .collect();
+    for f in funcs.iter_mut() {
+        if !shared.contains(&f.name) {
+            continue;
+        }
+        let base = format!("{} ({}:{})", f.name, f.file, f.line);
+        let mut name = base.clone();
+        let mut k = 2;
+        while used.contains(&name) {
+            name = format!("{base} #{k}");
+            k += 1;
+        }
+        used.insert(name.clone());
+        f.name = name;
+    }
+}
+
+/// Control characters (line breaks included) become spaces; the result is
+/// trimmed.
+fn clean(s: &str) -> String {
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    s.trim().to_owned()
+}
+
+fn clean_name(s: &str) -> String {
+    let s = clean(s);
+    if s.is_empty() {
+        "(unnamed)".to_owned()
+    } else {
+        s
+    }
+}
+
+fn clean_file(s: &str) -> String {
+    let s = clean(s);
+    if s.is_empty() { "???".to_owned() } else { s }
+}
+
+/// Name compression: `(n) name` the first time, `(n)` after. Keys are
+/// dense indices.
+struct Names {
+    ids: Vec<u32>,
+    next: u32,
+}
+
+impl Names {
+    fn new(keys: usize) -> Self {
+        Names {
+            ids: vec![0; keys],
+            next: 1,
+        }
+    }
+
+    /// Writes `prefix` and the spec for key `k` whose text is `text`.
+    fn write(&mut self, w: &mut dyn Write, prefix: &str, k: u32, text: &str) -> io::Result<()> {
+        match self.ids[k as usize] {
+            0 => {
+                let id = self.next;
+                self.next += 1;
+                self.ids[k as usize] = id;
+                writeln!(w, "{prefix}({id}) {text}")
+            }
+            id => writeln!(w, "{prefix}({id})"),
+        }
+    }
+}
+
+fn write_model(
+    profile: &Profile,
+    thread: Option<usize>,
+    m: &Model,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let total_ns = m
+        .funcs
+        .iter()
+        .fold(0u64, |s, f| s.saturating_add(f.self_ns));
+    let total_calls = m
+        .funcs
+        .iter()
+        .fold(0u64, |s, f| s.saturating_add(f.self_calls));
+
+    writeln!(w, "# callgrind format")?;
+    writeln!(w, "version: 1")?;
+    writeln!(w, "creator: profiler {}", env!("CARGO_PKG_VERSION"))?;
+    let pid = match thread {
+        Some(t) => profile.threads[t].pid,
+        None => profile.meta.pid,
+    };
+    writeln!(w, "pid: {pid}")?;
+    let cmd = if profile.meta.args.is_empty() {
+        clean(&profile.meta.program)
+    } else {
+        clean(&profile.meta.args.join(" "))
+    };
+    if !cmd.is_empty() {
+        writeln!(w, "cmd: {cmd}")?;
+    }
+    writeln!(w, "part: 1")?;
+    if let Some(t) = thread {
+        writeln!(w, "thread: {}", t + 1)?;
+        writeln!(w, "desc: Thread: {}", clean(&profile.threads[t].name))?;
+    }
+    writeln!(w, "positions: line")?;
+    writeln!(w, "event: ns : Wall-clock nanoseconds")?;
+    writeln!(w, "event: calls : Calls")?;
+    writeln!(w, "events: ns calls")?;
+    writeln!(w, "summary: {total_ns} {total_calls}")?;
+
+    // Functions in order: (file, line, name) for real ones, thread roots
+    // (file `???`, line 0) with the others of that file.
+    let mut order: Vec<u32> = (0..m.funcs.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&m.funcs[a as usize], &m.funcs[b as usize]);
+        (&fa.file, fa.line, &fa.name).cmp(&(&fb.file, fb.line, &fb.name))
+    });
+    let mut file_names: Vec<&str> = Vec::new();
+    let mut file_of: Vec<u32> = Vec::with_capacity(m.funcs.len());
+    {
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        for f in &m.funcs {
+            let id = *ids.entry(f.file.as_str()).or_insert_with(|| {
+                file_names.push(f.file.as_str());
+                file_names.len() as u32 - 1
+            });
+            file_of.push(id);
+        }
+    }
+    let mut files = Names::new(file_names.len());
+    let mut fns = Names::new(m.funcs.len());
+    // The arcs of each caller: a range of the sorted arcs.
+    let mut arcs_from = vec![0usize; m.funcs.len() + 1];
+    for &((caller, _), _) in &m.arcs {
+        arcs_from[caller as usize + 1] += 1;
+    }
+    for i in 0..m.funcs.len() {
+        arcs_from[i + 1] += arcs_from[i];
+    }
+
+    for &fi in &order {
+        let f = &m.funcs[fi as usize];
+        let file = file_of[fi as usize];
+        writeln!(w)?;
+        files.write(w, "fl=", file, &f.file)?;
+        fns.write(w, "fn=", fi, &f.name)?;
+        if !f.synthetic {
+            writeln!(w, "{} {} {}", f.line, f.self_ns, f.self_calls)?;
+        }
+        for &((_, ci), a) in &m.arcs[arcs_from[fi as usize]..arcs_from[fi as usize + 1]] {
+            let c = &m.funcs[ci as usize];
+            let cfile = file_of[ci as usize];
+            // Without `cfl=`, the readers take the caller's file (and
+            // KCacheGrind forgets `cfl=` after each call), so it is written
+            // before every call into another file.
+            if cfile != file {
+                files.write(w, "cfl=", cfile, &c.file)?;
+            }
+            fns.write(w, "cfn=", ci, &c.name)?;
+            writeln!(w, "calls={} {}", a.calls, c.line)?;
+            writeln!(w, "{} {} {}", f.line, a.ns, a.incl_calls)?;
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "totals: {total_ns} {total_calls}")?;
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Metadata, NO_PARENT, Node, SiteInfo, ThreadProfile};
+
+    fn text(p: &Profile, thread: Option<usize>) -> String {
+        let mut buf = Vec::new();
+        write(p, thread, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn header_order_and_totals() {
+        let sites = vec![SiteInfo::new("main", "", "src/m.rs", 3)];
+        let nodes = vec![Node::new(0, NO_PARENT, 2, 50)];
+        let p = Profile::new(
+            Metadata::default(),
+            sites,
+            vec![ThreadProfile::new(7, "w\nx", 9, nodes)],
+        );
+        let t = text(&p, Some(0));
+        let lines: Vec<&str> = t.lines().collect();
+        let pos = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+        assert!(pos("pid: 9") < pos("thread: 1"));
+        assert!(pos("thread: 1") < pos("event: ns"));
+        assert!(pos("event: calls") < pos("events: ns calls"));
+        assert_eq!(pos("events:") + 1, pos("summary: 50 2"));
+        assert!(lines.contains(&"desc: Thread: w x"));
+        assert!(lines.contains(&"3 50 2"));
+        assert_eq!(lines.last(), Some(&"totals: 50 2"));
+        // No command line known: no `cmd:` line (annotate rejects an empty one).
+        assert!(!t.contains("cmd:"));
+    }
+
+    #[test]
+    fn shared_names_are_made_unique() {
+        let f = |name: &str, file: &str, line| Func {
+            name: name.into(),
+            file: file.into(),
+            line,
+            self_ns: 0,
+            self_calls: 0,
+            synthetic: false,
+        };
+        let mut funcs = vec![
+            f("h", "a.rs", 1),
+            f("h", "b.rs", 1),
+            f("h (a.rs:1)", "c.rs", 5),
+            f("g", "a.rs", 2),
+        ];
+        disambiguate(&mut funcs);
+        let names: Vec<&str> = funcs.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["h (a.rs:1) #2", "h (b.rs:1)", "h (a.rs:1)", "g"]);
+    }
+
+    #[test]
+    fn nested_calls_along_one_arc_count_once() {
+        // m -> a -> b -> a -> b: the inner b (nested in the same a -> b arc)
+        // adds its calls but not its time.
+        let sites = vec![
+            SiteInfo::new("m", "", "f.rs", 1),
+            SiteInfo::new("a", "", "f.rs", 2),
+            SiteInfo::new("b", "", "f.rs", 3),
+        ];
+        let nodes = vec![
+            Node::new(0, NO_PARENT, 1, 100),
+            Node::new(1, 0, 1, 90),
+            Node::new(2, 1, 1, 80),
+            Node::new(1, 2, 1, 70),
+            Node::new(2, 3, 2, 60),
+        ];
+        let p = Profile::new(
+            Metadata::default(),
+            sites,
+            vec![ThreadProfile::new(1, "t", 1, nodes)],
+        );
+        let m = Model::build(&p, &[0]);
+        let arc = |k| m.arcs.iter().find(|a| a.0 == k).unwrap().1;
+        let a_b = arc((1, 2));
+        assert_eq!((a_b.calls, a_b.ns, a_b.incl_calls), (3, 80, 4));
+        let b_a = arc((2, 1));
+        assert_eq!((b_a.calls, b_a.ns, b_a.incl_calls), (1, 70, 3));
+        assert!(!m.funcs.iter().any(|f| f.synthetic));
     }
 }

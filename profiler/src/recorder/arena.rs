@@ -2,13 +2,17 @@
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+
+use super::sync::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
 
 use crate::site::Site;
 
-/// Nodes in the first chunk; chunk `k` holds `BASE << k` nodes.
+/// Nodes in the first chunk; chunk `k` holds `BASE << k` nodes. Tiny under
+/// loom so that the model check crosses chunk boundaries.
+#[cfg(not(loom))]
 const BASE: usize = 64;
+#[cfg(loom)]
+const BASE: usize = 2;
 /// Enough chunks for `BASE * (2^32 - 1)` nodes.
 const CHUNKS: usize = 32;
 /// Children beyond this many are found through the arena's map, not the list.
@@ -57,7 +61,9 @@ impl Node {
 /// The arena of one thread's nodes. Node 0 is a root sentinel whose children
 /// are the thread's root calls.
 pub(crate) struct Arena {
-    chunks: [OnceLock<Box<[Node]>>; CHUNKS],
+    /// Chunk `k` holds `BASE << k` nodes; published with release/acquire and
+    /// freed only when the arena is dropped.
+    chunks: [AtomicPtr<Node>; CHUNKS],
     /// Published node count (release on growth, acquire in snapshots).
     len: AtomicU32,
     /// Children of wide nodes past the first `LIST_CHILDREN`, keyed by
@@ -82,7 +88,7 @@ fn locate(idx: usize) -> (usize, usize) {
 impl Arena {
     pub(crate) fn new() -> Self {
         let arena = Arena {
-            chunks: std::array::from_fn(|_| OnceLock::new()),
+            chunks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             len: AtomicU32::new(0),
             wide: UnsafeCell::new(HashMap::new()),
         };
@@ -97,18 +103,30 @@ impl Arena {
     /// indexes at or past `len`.
     fn slot(&self, idx: usize) -> &Node {
         let (k, off) = locate(idx);
-        let chunk =
-            self.chunks[k].get_or_init(|| (0..BASE << k).map(|_| Node::default()).collect());
-        &chunk[off]
+        let mut chunk = self.chunks[k].load(Acquire);
+        if chunk.is_null() {
+            let nodes: Box<[Node]> = (0..BASE << k).map(|_| Node::default()).collect();
+            chunk = Box::into_raw(nodes).cast::<Node>();
+            self.chunks[k].store(chunk, Release);
+        }
+        // SAFETY: chunk `k` was allocated with `BASE << k` nodes, `off` is
+        // below that (see `locate`), and chunks are freed only in `drop`.
+        unsafe { &*chunk.add(off) }
+    }
+
+    /// The node at a published index (below `len`), from any thread.
+    fn published(&self, idx: usize) -> Option<&Node> {
+        let (k, off) = locate(idx);
+        let chunk = self.chunks[k].load(Acquire);
+        // SAFETY: a non-null chunk `k` holds `BASE << k` initialised nodes and
+        // lives until the arena is dropped; `off` is in range (see `locate`).
+        (!chunk.is_null()).then(|| unsafe { &*chunk.add(off) })
     }
 
     /// The root sentinel.
     #[inline(always)]
     pub(crate) fn root(&self) -> *const Node {
-        match self.chunks[0].get() {
-            Some(c) => &c[0],
-            None => self.slot(0),
-        }
+        self.chunks[0].load(Relaxed)
     }
 
     /// The child of `parent` for `site`, created if needed.
@@ -182,28 +200,33 @@ impl Arena {
     pub(crate) fn read(&self) -> Vec<NodeValues> {
         let len = self.len.load(Acquire) as usize;
         let mut out = Vec::with_capacity(len);
-        let mut idx = 0;
-        for chunk in &self.chunks {
-            let Some(chunk) = chunk.get() else { break };
-            for n in chunk.iter() {
-                if idx == len {
-                    return out;
-                }
-                out.push(NodeValues {
-                    site_id: n.site_id.load(Relaxed),
-                    parent: n.parent.load(Relaxed),
-                    calls: n.calls.load(Relaxed),
-                    ticks: n.ticks.load(Relaxed),
-                });
-                idx += 1;
-            }
+        for n in (0..len).map_while(|i| self.published(i)) {
+            out.push(NodeValues {
+                site_id: n.site_id.load(Relaxed),
+                parent: n.parent.load(Relaxed),
+                calls: n.calls.load(Relaxed),
+                ticks: n.ticks.load(Relaxed),
+            });
         }
         out
     }
 }
 
-// SAFETY: every field but `wide` is an atomic or a `OnceLock` of atomics and
-// so safe to share. `wide` is only touched by the owning thread (every method
+impl Drop for Arena {
+    fn drop(&mut self) {
+        for (k, chunk) in self.chunks.iter().enumerate() {
+            let p = chunk.load(Acquire);
+            if !p.is_null() {
+                // SAFETY: `p` came from `Box::into_raw` of a `BASE << k` slice
+                // in `slot`, and is freed only here, once.
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, BASE << k)) });
+            }
+        }
+    }
+}
+
+// SAFETY: every field but `wide` is an atomic (the chunks hold atomics, and
+// are published with release/acquire) and so safe to share. `wide` is only touched by the owning thread (every method
 // touching it is `unsafe` with that contract); snapshot readers use `read`,
 // which does not touch it. The raw pointers in it point into this arena.
 unsafe impl Sync for Arena {}
@@ -224,8 +247,57 @@ mod tests {
         assert_eq!(locate(3 * BASE), (2, 0));
     }
 
+    #[cfg(not(loom))]
     #[test]
     fn node_is_one_cache_line() {
         assert_eq!(std::mem::size_of::<Node>(), 64);
+    }
+}
+
+/// Model check of the arena's publication protocol: one thread grows the tree
+/// across chunk boundaries and records calls while another reads it.
+/// Run with `RUSTFLAGS="--cfg loom" cargo test -p profiler --release --lib loom`.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::site::{Site, SiteName};
+    use loom::sync::Arc;
+
+    static A: Site = Site::new(SiteName::Literal("a"), "m", "f.rs", 1);
+    static B: Site = Site::new(SiteName::Literal("b"), "m", "f.rs", 2);
+    static C: Site = Site::new(SiteName::Literal("c"), "m", "f.rs", 3);
+
+    /// A published prefix of the tree must be exactly root -> a -> b -> c,
+    /// with each node's counters either untouched or fully recorded.
+    fn check(values: &[NodeValues]) {
+        let expected = [(NONE, NONE), (A.id(), 0), (B.id(), 1), (C.id(), 2)];
+        assert!(!values.is_empty(), "the root is always published");
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!((v.site_id, v.parent), expected[i], "node {i} published half-initialised");
+            assert!(v.calls <= 1 && v.ticks <= 9);
+        }
+    }
+
+    #[test]
+    fn loom_snapshot_while_growing() {
+        loom::model(|| {
+            let arena = Arc::new(Arena::new());
+            let reader = {
+                let arena = Arc::clone(&arena);
+                loom::thread::spawn(move || check(&arena.read()))
+            };
+            // SAFETY: this thread owns the arena's write side; the nodes used
+            // come from this arena.
+            unsafe {
+                let a = arena.child(arena.root(), &A);
+                let b = arena.child(a, &B);
+                let c = arena.child(b, &C); // index 3: the second chunk
+                (*c).record(1, 3);
+                (*b).record(1, 6);
+                (*a).record(1, 9);
+            }
+            reader.join().unwrap();
+            check(&arena.read());
+        });
     }
 }

@@ -15,6 +15,7 @@
 mod arena;
 mod poll;
 mod registry;
+mod sync;
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;

@@ -1,6 +1,5 @@
 //! The registry of every thread that ever recorded, and raw captures of it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,6 +8,7 @@ use parking_lot::Mutex;
 use super::arena::NONE;
 use super::{ThreadData, leak_ptr};
 use crate::clock;
+use crate::hash::FastMap;
 
 /// Exited threads kept one by one; past this many, the oldest are folded
 /// into a single "exited threads" tree so memory stays bounded by call paths.
@@ -166,7 +166,7 @@ fn retire(id: u64) {
 
 /// Adds `src`'s tree into `dst`, matching nodes by call path.
 pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
-    let mut index: HashMap<(u32, u32), u32> = dst
+    let mut index: FastMap<(u32, u32), u32> = dst
         .nodes
         .iter()
         .enumerate()

@@ -1,0 +1,283 @@
+//! The recorder's behaviour: call trees, faults (panics, leaked and
+//! out-of-order guards), many threads, deep recursion and concurrent snapshots.
+//!
+//! Tests in this file share one process-wide recorder, so each runs its work
+//! on a thread with a name of its own and reads that thread's tree, or uses
+//! scope names no other test uses.
+
+use std::thread;
+
+use profiler::{Profile, ThreadProfile, profile_scope};
+
+/// Runs `f` on a new thread called `name` and returns the snapshot taken after it ended.
+fn on_thread(name: &str, stack: usize, f: impl FnOnce() + Send + 'static) -> Profile {
+    thread::Builder::new()
+        .name(name.to_owned())
+        .stack_size(stack)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+    profiler::snapshot()
+}
+
+fn thread_named<'p>(p: &'p Profile, name: &str) -> (usize, &'p ThreadProfile) {
+    let found: Vec<_> = p
+        .threads
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.name == name)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one thread named {name}");
+    found[0]
+}
+
+/// The call tree of one thread, as `call_tree_text` prints it.
+fn tree_of(p: &Profile, name: &str) -> String {
+    let (i, _) = thread_named(p, name);
+    let one = Profile::new(p.meta.clone(), p.sites.clone(), vec![p.threads[i].clone()]);
+    one.call_tree_text()
+}
+
+/// (ncalls, pcalls) of the site called `site` in thread `name`.
+fn counts(p: &Profile, thread: &str, site: &str) -> (u64, u64) {
+    let (i, _) = thread_named(p, thread);
+    let stats = p.thread_stats(i);
+    let row = stats
+        .functions()
+        .iter()
+        .find(|f| p.sites[f.site as usize].name == site);
+    row.map_or((0, 0), |f| (f.figures.ncalls, f.figures.pcalls))
+}
+
+fn check_invariants(p: &Profile) {
+    p.validate().unwrap();
+    let stats = p.stats();
+    assert_eq!(
+        stats.total_time_ns(),
+        p.root_time_ns(),
+        "sum of tottime != roots' inclusive time"
+    );
+    for f in stats.functions() {
+        assert!(
+            f.figures.cumtime_ns >= f.figures.tottime_ns,
+            "cumtime < tottime for {:?}",
+            p.sites[f.site as usize]
+        );
+        assert!(f.figures.pcalls <= f.figures.ncalls);
+    }
+    for (i, _) in p.threads.iter().enumerate() {
+        let s = p.thread_stats(i);
+        assert_eq!(s.total_time_ns(), p.threads[i].root_time_ns());
+    }
+}
+
+fn fib(n: u32) -> u64 {
+    let _g = profile_scope!("fib");
+    if n < 2 {
+        u64::from(n)
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
+}
+
+#[test]
+fn fib_20_counts_like_cprofile() {
+    let p = on_thread("fib-20", 8 << 20, || assert_eq!(fib(20), 6765));
+    assert_eq!(counts(&p, "fib-20", "fib"), (21891, 1));
+    check_invariants(&p);
+}
+
+fn leaf() {
+    let _g = profile_scope!("tree.leaf");
+}
+fn mid() {
+    let _g = profile_scope!("tree.mid");
+    leaf();
+    leaf();
+}
+fn top() {
+    let _g = profile_scope!("tree.top");
+    mid();
+    leaf();
+    mid();
+}
+
+#[test]
+fn call_tree_of_a_known_program() {
+    let p = on_thread("known-tree", 1 << 20, || {
+        top();
+        leaf();
+    });
+    assert_eq!(
+        tree_of(&p, "known-tree"),
+        "thread known-tree\n  tree.top calls=1\n    tree.mid calls=2\n      tree.leaf calls=4\n    tree.leaf calls=1\n  tree.leaf calls=1\n"
+    );
+    check_invariants(&p);
+}
+
+fn panicking(depth: u32) {
+    let _g = profile_scope!("panic.frame");
+    if depth == 3 {
+        panic!("deliberate");
+    }
+    panicking(depth + 1);
+}
+
+#[test]
+fn panic_unwinding_through_three_frames_leaves_the_recorder_consistent() {
+    let p = on_thread("panics", 1 << 20, || {
+        let r = std::panic::catch_unwind(|| panicking(1));
+        assert!(r.is_err());
+        let _after = profile_scope!("panic.after");
+    });
+    assert_eq!(counts(&p, "panics", "panic.frame"), (3, 1));
+    // `after` is a root: the unwound frames are all closed.
+    assert_eq!(
+        tree_of(&p, "panics"),
+        "thread panics\n  panic.frame calls=1\n    panic.frame calls=1\n      panic.frame calls=1\n  panic.after calls=1\n"
+    );
+    check_invariants(&p);
+}
+
+#[test]
+fn a_leaked_guard_corrupts_no_other_frame() {
+    let p = on_thread("leaks", 1 << 20, || {
+        {
+            let _outer = profile_scope!("leak.outer");
+            std::mem::forget(profile_scope!("leak.forgotten"));
+            // Closing `outer` closes the forgotten frame first.
+        }
+        let _next = profile_scope!("leak.next");
+    });
+    assert_eq!(
+        tree_of(&p, "leaks"),
+        "thread leaks\n  leak.outer calls=1\n    leak.forgotten calls=1\n  leak.next calls=1\n"
+    );
+    check_invariants(&p);
+}
+
+#[test]
+fn guards_dropped_out_of_order_never_panic_nor_misattribute() {
+    let p = on_thread("out-of-order", 1 << 20, || {
+        let a = profile_scope!("ooo.a");
+        let b = profile_scope!("ooo.b");
+        drop(a); // closes b's frame, then a's
+        let c = profile_scope!("ooo.c"); // a root now, at b's old depth... of 0
+        let d = profile_scope!("ooo.d"); // depth 1, where b was
+        drop(b); // b's frame is gone: must not close d
+        drop(d);
+        drop(c);
+    });
+    assert_eq!(
+        tree_of(&p, "out-of-order"),
+        "thread out-of-order\n  ooo.a calls=1\n    ooo.b calls=1\n  ooo.c calls=1\n    ooo.d calls=1\n"
+    );
+    check_invariants(&p);
+}
+
+fn deep(n: u32) {
+    let _g = profile_scope!("deep");
+    if n > 1 {
+        deep(n - 1);
+    }
+}
+
+#[test]
+fn recursion_100_000_deep() {
+    let p = on_thread("deep", 1 << 30, || deep(100_000));
+    assert_eq!(counts(&p, "deep", "deep"), (100_000, 1));
+    let (_, t) = thread_named(&p, "deep");
+    assert_eq!(t.nodes.len(), 100_000, "one node per depth");
+    check_invariants(&p);
+}
+
+fn spin_work() {
+    let _g = profile_scope!("race.outer");
+    for _ in 0..10 {
+        let _i = profile_scope!("race.inner");
+        std::hint::black_box(0u64);
+    }
+}
+
+#[test]
+fn snapshots_while_two_threads_record_are_consistent() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|i| {
+            let stop = Arc::clone(&stop);
+            thread::Builder::new()
+                .name(format!("racer-{i}"))
+                .spawn(move || {
+                    let mut rounds = 0u64;
+                    while !stop.load(Ordering::Relaxed) || rounds < 1000 {
+                        spin_work();
+                        rounds += 1;
+                    }
+                    rounds
+                })
+                .unwrap()
+        })
+        .collect();
+    let mut last = 0;
+    for _ in 0..20 {
+        let p = profiler::snapshot();
+        check_invariants(&p);
+        let stats = p.stats();
+        let inner = stats
+            .functions()
+            .iter()
+            .find(|f| p.sites[f.site as usize].name == "race.inner")
+            .map_or(0, |f| f.figures.ncalls);
+        assert!(inner >= last, "counts went backwards: {inner} < {last}");
+        last = inner;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let rounds: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    let p = profiler::snapshot();
+    let stats = p.stats();
+    let total = |name: &str| {
+        stats
+            .functions()
+            .iter()
+            .find(|f| p.sites[f.site as usize].name == name)
+            .map_or(0, |f| f.figures.ncalls)
+    };
+    assert_eq!(total("race.outer"), rounds);
+    assert_eq!(total("race.inner"), rounds * 10);
+}
+
+#[test]
+fn disabled_at_run_time_records_nothing_and_open_scopes_still_close() {
+    // The switch is process-wide: this test's thread only checks its own scopes.
+    let p = on_thread("switch", 1 << 20, || {
+        let open = profile_scope!("switch.open");
+        profiler::set_enabled(false);
+        {
+            let _ignored = profile_scope!("switch.ignored");
+        }
+        drop(open);
+        profiler::set_enabled(true);
+        let _after = profile_scope!("switch.after");
+    });
+    assert_eq!(
+        tree_of(&p, "switch"),
+        "thread switch\n  switch.open calls=1\n  switch.after calls=1\n"
+    );
+}
+
+#[test]
+fn own_open_scopes_count_in_a_snapshot_as_cprofile_flushes_them() {
+    let p = on_thread("self-snapshot", 1 << 20, || {
+        let _outer = profile_scope!("open.outer");
+        leaf();
+        let p = profiler::snapshot();
+        // The open scope counts as one call ending now.
+        assert_eq!(counts(&p, "self-snapshot", "open.outer"), (1, 1));
+        check_invariants(&p);
+    });
+    // Once closed, it is one call (not two).
+    assert_eq!(counts(&p, "self-snapshot", "open.outer"), (1, 1));
+}
