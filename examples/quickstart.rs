@@ -5,13 +5,17 @@
 //! PROFILER_OUT=profile-out cargo run --release -p examples --example quickstart
 //! ```
 
-use profiler::{profile, SortKey};
+use profiler::{SortKey, profile};
 use rayon::prelude::*;
 
 /// Naive Fibonacci: the report shows `21891/1` calls for `fib(20)`.
 #[profile]
 fn fib(n: u32) -> u64 {
-    if n < 2 { u64::from(n) } else { fib(n - 1) + fib(n - 2) }
+    if n < 2 {
+        u64::from(n)
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
 }
 
 /// A grid of cells relaxed in place.
@@ -22,13 +26,16 @@ struct Grid {
 #[profile]
 impl Grid {
     fn new(n: usize) -> Self {
-        Grid { cells: (0..n).map(|i| i as f64).collect() }
+        Grid {
+            cells: (0..n).map(|i| i as f64).collect(),
+        }
     }
 
     fn relax(&mut self) {
         let n = self.cells.len();
         for i in 1..n.saturating_sub(1) {
-            self.cells[i] = 0.25 * self.cells[i - 1] + 0.5 * self.cells[i] + 0.25 * self.cells[i + 1];
+            self.cells[i] =
+                0.25 * self.cells[i - 1] + 0.5 * self.cells[i] + 0.25 * self.cells[i + 1];
         }
     }
 }
@@ -36,7 +43,9 @@ impl Grid {
 /// One item of parallel work, called from rayon's workers.
 #[profile]
 fn simulate(seed: u64) -> f64 {
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut acc = 0.0;
     for _ in 0..20_000 {
         x ^= x << 13;
@@ -65,7 +74,10 @@ fn background_io() -> usize {
 fn main() {
     let _session = profiler::Session::from_env().start();
 
-    let io = std::thread::Builder::new().name("io".into()).spawn(background_io).expect("spawn io thread");
+    let io = std::thread::Builder::new()
+        .name("io".into())
+        .spawn(background_io)
+        .expect("spawn io thread");
 
     {
         let _g = profiler::profile_scope!("setup");

@@ -24,6 +24,10 @@ pub struct Session {
     /// Print the pstats table to standard error when the session ends.
     /// Default is false.
     pub print_report: bool,
+    /// Also write one callgrind file per thread (`threads/callgrind.out.<pid>-<n>`,
+    /// in a subfolder because KCacheGrind loads every file that starts with the
+    /// name it opens). Default is false; `PROFILER_CALLGRIND_THREADS=1` sets it.
+    pub callgrind_per_thread: bool,
 }
 
 impl Session {
@@ -39,6 +43,8 @@ impl Session {
         if let Some(dir) = std::env::var_os(ENV_OUT).filter(|d| !d.is_empty()) {
             s.output_dir = Some(PathBuf::from(dir));
         }
+        s.callgrind_per_thread =
+            std::env::var_os("PROFILER_CALLGRIND_THREADS").is_some_and(|v| v == "1");
         s
     }
 
@@ -94,18 +100,33 @@ fn end(cfg: &Session) -> Result<Profile, Error> {
     }
     if let Some(dir) = &cfg.output_dir {
         write_reports(&profile, dir)?;
+        if cfg.callgrind_per_thread {
+            let threads = dir.join("threads");
+            std::fs::create_dir_all(&threads).map_err(|e| Error::io(&threads, e))?;
+            profile.write_callgrind_per_thread(&threads)?;
+        }
     }
     Ok(profile)
 }
 
 /// Writes every report of `profile` into `dir` (created if needed), each file
-/// atomically. Returns the paths written.
+/// atomically: `pstats.txt`, `profile.prof`, `callgrind.out` and
+/// `flamegraph.svg`. Returns the paths written.
 pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    type Writer = fn(&Profile, &Path) -> Result<(), Error>;
+    let outputs: [(&str, Writer); 4] = [
+        ("pstats.txt", Profile::write_pstats_text),
+        ("profile.prof", Profile::write_prof),
+        ("callgrind.out", Profile::write_callgrind),
+        ("flamegraph.svg", Profile::write_flamegraph),
+    ];
     let mut written = Vec::new();
-    let path = dir.join("pstats.txt");
-    profile.write_pstats_text(&path)?;
-    written.push(path);
+    for (name, write) in outputs {
+        let path = dir.join(name);
+        write(profile, &path)?;
+        written.push(path);
+    }
     Ok(written)
 }
 

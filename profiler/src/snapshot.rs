@@ -56,17 +56,17 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
                 .map_or(a.clone(), |f| f.to_string_lossy().into_owned())
         })
         .unwrap_or_default();
-    let mut m = Metadata::default();
-    m.program = program;
-    m.args = args;
-    m.pid = pid;
-    m.start_unix_s = START.1;
-    m.duration_ns = u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    m.clock = clock::source_name().to_owned();
-    m.ticks_per_second = conv.ticks_per_second();
-    m.available_cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    m.crate_version = env!("CARGO_PKG_VERSION").to_owned();
-    m
+    Metadata {
+        program,
+        args,
+        pid,
+        start_unix_s: START.1,
+        duration_ns: u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX),
+        clock: clock::source_name().to_owned(),
+        ticks_per_second: conv.ticks_per_second(),
+        available_cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
 }
 
 /// Converts ticks to nanoseconds; a node's time is raised to its children's

@@ -15,8 +15,8 @@
 //! All times are integer nanoseconds, so the invariant "the sum of `tottime`
 //! equals the sum of the roots' inclusive time" holds exactly.
 
-use std::cmp::Ordering;
 use crate::hash::FastMap;
+use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
@@ -464,60 +464,74 @@ impl<'p> Stats<'p> {
 fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
     let n_sites = profile.sites.len();
     let mut funcs: Vec<Option<Figures>> = vec![None; n_sites];
-    let mut edges: FastMap<(SiteId, SiteId), Figures> = FastMap::default();
+    // Edges (caller site, callee site) get dense ids, so the walk below does
+    // one hash lookup per node and none per step.
+    let mut edge_ids: FastMap<(SiteId, SiteId), u32> = FastMap::default();
+    let mut edge_keys: Vec<(SiteId, SiteId)> = Vec::new();
+    let mut edge_figs: Vec<Figures> = Vec::new();
+    const NO_EDGE: u32 = u32::MAX;
 
     for &ti in threads {
         let t = &profile.threads[ti];
         let self_ns = t.self_times();
-        let (roots, kids) = t.children();
+        let kids = t.children();
+        let edge_of: Vec<u32> = t
+            .nodes
+            .iter()
+            .map(|node| match node.parent() {
+                None => NO_EDGE,
+                Some(p) => *edge_ids
+                    .entry((t.nodes[p].site, node.site))
+                    .or_insert_with(|| {
+                        edge_keys.push((t.nodes[p].site, node.site));
+                        edge_figs.push(Figures::default());
+                        (edge_keys.len() - 1) as u32
+                    }),
+            })
+            .collect();
         // Depth-first walk with per-site and per-edge counts of open activations.
         let mut active_site = vec![0u32; n_sites];
-        let mut active_edge: FastMap<(SiteId, SiteId), u32> = FastMap::default();
+        let mut active_edge = vec![0u32; edge_keys.len()];
         // (node, entering?) so that counts are undone on the way out.
-        let mut stack: Vec<(u32, bool)> = roots.iter().rev().map(|&r| (r, true)).collect();
+        let mut stack: Vec<(u32, bool)> = kids.roots().iter().rev().map(|&r| (r, true)).collect();
         while let Some((i, entering)) = stack.pop() {
-            let node = &t.nodes[i as usize];
-            let site = node.site;
-            let caller = node.parent().map(|p| t.nodes[p].site);
+            let i = i as usize;
+            let node = &t.nodes[i];
+            let site = node.site as usize;
+            let edge = edge_of[i];
             if !entering {
-                active_site[site as usize] -= 1;
-                if let Some(c) = caller {
-                    if let Some(a) = active_edge.get_mut(&(c, site)) {
-                        *a -= 1;
-                    }
+                active_site[site] -= 1;
+                if edge != NO_EDGE {
+                    active_edge[edge as usize] -= 1;
                 }
                 continue;
             }
-            let primitive = active_site[site as usize] == 0;
-            let f = funcs[site as usize].get_or_insert_with(Figures::default);
+            let f = funcs[site].get_or_insert_with(Figures::default);
             f.ncalls += node.calls;
-            f.tottime_ns += self_ns[i as usize];
-            if primitive {
+            f.tottime_ns += self_ns[i];
+            if active_site[site] == 0 {
                 f.pcalls += node.calls;
                 f.cumtime_ns += node.time_ns;
             }
-            if let Some(c) = caller {
-                let open = active_edge.entry((c, site)).or_insert(0);
-                let e = edges.entry((c, site)).or_default();
+            if edge != NO_EDGE {
+                let e = &mut edge_figs[edge as usize];
                 e.ncalls += node.calls;
-                e.tottime_ns += self_ns[i as usize];
-                if *open == 0 {
+                e.tottime_ns += self_ns[i];
+                if active_edge[edge as usize] == 0 {
                     e.pcalls += node.calls;
                     e.cumtime_ns += node.time_ns;
                 }
-                *open += 1;
+                active_edge[edge as usize] += 1;
             }
-            active_site[site as usize] += 1;
-            stack.push((i, false));
-            for &k in kids[i as usize].iter().rev() {
-                stack.push((k, true));
-            }
+            active_site[site] += 1;
+            stack.push((i as u32, false));
+            stack.extend(kids.of(i).iter().rev().map(|&k| (k, true)));
         }
     }
 
     let mut callers: Vec<Vec<(SiteId, Figures)>> = vec![Vec::new(); n_sites];
     let mut callees: Vec<Vec<(SiteId, Figures)>> = vec![Vec::new(); n_sites];
-    for (&(c, s), fig) in &edges {
+    for (&(c, s), fig) in edge_keys.iter().zip(&edge_figs) {
         callers[s as usize].push((c, *fig));
         callees[c as usize].push((s, *fig));
     }

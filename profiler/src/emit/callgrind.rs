@@ -57,6 +57,13 @@
 //! written as `name (file:line)` for each of them. Line breaks and other
 //! control characters in names, file names and the command line are written
 //! as spaces, and names are trimmed.
+//!
+//! Names are compressed (`fn=(3) name` once, `fn=(3)` after). A `cfl=` line
+//! precedes every call into a function of another file (KCacheGrind forgets
+//! it after each call, and without it the readers take the caller's file);
+//! calls within a file leave it out, which keeps `callgrind_annotate`'s names
+//! consistent when it shortens absolute `fl=` paths under its working
+//! directory (it does not shorten `cfl=` ones).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -68,7 +75,10 @@ use crate::profile::{Profile, ThreadProfile};
 
 /// Writes `profile` in callgrind format to `w`: every thread merged
 /// (`thread = None`), or one thread (an index into
-/// [`Profile::threads`], written with a `thread: <index + 1>` header).
+/// [`Profile::threads`], written with `thread: <index + 1>` and
+/// `desc: Thread: <name>` headers). The `pid:` header is the profile's
+/// process id, or the thread's own for one thread; `cmd:` is the recorded
+/// command line.
 ///
 /// Fails with [`io::ErrorKind::InvalidInput`] if the thread index is out of
 /// range, and with the writer's error if writing fails.

@@ -23,8 +23,13 @@
 //! [`write_svg`] and [`write_svg_with`] draw the folded stacks with
 //! [`inferno::flamegraph::from_lines`], counting `ns`, with deterministic
 //! colours (a function keeps its colour from one graph to the next).
+//! Frames narrower than [`FlamegraphOptions::min_width`] are left out before
+//! inferno sees them (their time stays in their parent's width, as inferno
+//! would draw it), so that a profile of a million call paths draws quickly;
+//! stacks deeper than [`FlamegraphOptions::max_depth`] are cut.
 //! [`write_differential`] compares two profiles: frame widths are the second
-//! profile's, red frames grew and blue ones shrank.
+//! profile's, and each path's frame is red where its self time grew and blue
+//! where it shrank.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -69,9 +74,11 @@ pub struct FlamegraphOptions {
     /// `None` (every thread). An index out of range draws nothing.
     pub thread: Option<usize>,
     /// Frames narrower than this percentage of the total width are left out
-    /// of the SVG (inferno's `min_width`): it keeps the SVG of a large profile
-    /// small. `0.0` keeps every frame. Default is `0.01` (inferno's default),
-    /// which leaves out frames under 1/10,000 of the total time.
+    /// of the SVG (inferno's `min_width`; their time stays in their parent's
+    /// width): it keeps the SVG of a large profile small and quick to draw.
+    /// `0.0` keeps every frame. Folded stacks are never pruned. Default is
+    /// `0.01` (inferno's default), which leaves out frames under 1/10,000 of
+    /// the total time.
     pub min_width: f64,
     /// The most frames in a stack (a per-thread root frame included): the
     /// time of deeper calls is counted in the deepest frame kept. Very deep
@@ -292,9 +299,7 @@ impl Stacks {
         let mut kept = vec![false; incl.len()];
         for i in 0..incl.len() {
             let p = self.parent[i];
-            if p == NONE {
-                kept[i] = true;
-            } else if kept[p as usize] && incl[i] as f64 >= min_time {
+            if p == NONE || (kept[p as usize] && incl[i] as f64 >= min_time) {
                 kept[i] = true;
             } else {
                 counts[i] = 0;

@@ -157,17 +157,33 @@ impl ThreadProfile {
             .sum()
     }
 
-    /// The children of every node, as index lists (roots are under `None`).
-    pub fn children(&self) -> (Vec<u32>, Vec<Vec<u32>>) {
+    /// The tree's structure as child lists, built in two linear passes.
+    pub fn children(&self) -> Children {
+        let n = self.nodes.len();
+        let mut offsets = vec![0u32; n + 1];
         let mut roots = Vec::new();
-        let mut kids = vec![Vec::new(); self.nodes.len()];
-        for (i, n) in self.nodes.iter().enumerate() {
-            match n.parent() {
-                Some(p) => kids[p].push(i as u32),
+        for (i, node) in self.nodes.iter().enumerate() {
+            match node.parent() {
+                Some(p) => offsets[p + 1] += 1,
                 None => roots.push(i as u32),
             }
         }
-        (roots, kids)
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut flat = vec![0u32; offsets[n] as usize];
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(p) = node.parent() {
+                flat[fill[p] as usize] = i as u32;
+                fill[p] += 1;
+            }
+        }
+        Children {
+            roots,
+            offsets,
+            flat,
+        }
     }
 
     /// Checks the tree's structural rules: parents come first, sites exist,
@@ -193,6 +209,26 @@ impl ThreadProfile {
             }
         }
         Ok(())
+    }
+}
+
+/// The child lists of a [`ThreadProfile`]'s nodes, in node order.
+#[derive(Clone, Debug)]
+pub struct Children {
+    roots: Vec<u32>,
+    offsets: Vec<u32>,
+    flat: Vec<u32>,
+}
+
+impl Children {
+    /// The roots (nodes without a parent), in node order.
+    pub fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
+    /// The children of node `i`, in node order.
+    pub fn of(&self, i: usize) -> &[u32] {
+        &self.flat[self.offsets[i] as usize..self.offsets[i + 1] as usize]
     }
 }
 
@@ -237,8 +273,8 @@ impl Profile {
         let mut out = String::new();
         for t in &self.threads {
             out.push_str(&format!("thread {}\n", t.name));
-            let (roots, kids) = t.children();
-            let mut stack: Vec<(u32, usize)> = roots.iter().rev().map(|&r| (r, 1)).collect();
+            let kids = t.children();
+            let mut stack: Vec<(u32, usize)> = kids.roots().iter().rev().map(|&r| (r, 1)).collect();
             while let Some((i, depth)) = stack.pop() {
                 let n = &t.nodes[i as usize];
                 let name = self
@@ -251,7 +287,7 @@ impl Profile {
                     name,
                     n.calls
                 ));
-                for &c in kids[i as usize].iter().rev() {
+                for &c in kids.of(i as usize).iter().rev() {
                     stack.push((c, depth + 1));
                 }
             }

@@ -138,11 +138,12 @@ impl Arena {
         // SAFETY: the caller guarantees `parent` is a live node of this arena.
         let p = unsafe { &*parent };
         let hint = p.hint.load(Relaxed);
-        // SAFETY: hints only ever point at nodes of this arena.
-        if !hint.is_null()
-            && unsafe { &*hint }.site_addr.load(Relaxed) == site as *const Site as usize
-        {
-            return hint;
+        if !hint.is_null() {
+            // SAFETY: hints only ever point at nodes of this arena.
+            let h = unsafe { &*hint };
+            if h.site_addr.load(Relaxed) == site as *const Site as usize {
+                return hint;
+            }
         }
         // SAFETY: forwarded from the caller.
         unsafe { self.child_slow(p, site) }
@@ -273,7 +274,11 @@ mod loom_tests {
         let expected = [(NONE, NONE), (A.id(), 0), (B.id(), 1), (C.id(), 2)];
         assert!(!values.is_empty(), "the root is always published");
         for (i, v) in values.iter().enumerate() {
-            assert_eq!((v.site_id, v.parent), expected[i], "node {i} published half-initialised");
+            assert_eq!(
+                (v.site_id, v.parent),
+                expected[i],
+                "node {i} published half-initialised"
+            );
             assert!(v.calls <= 1 && v.ticks <= 9);
         }
     }

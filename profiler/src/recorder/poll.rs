@@ -36,10 +36,27 @@ impl<F: Future> Future for Instrumented<F> {
         let this = unsafe { self.get_unchecked_mut() };
         let calls = u64::from(!this.counted);
         this.counted = true;
-        let guard = super::enter(this.site);
+        let _scope = PollScope {
+            guard: Some(super::enter(this.site)),
+            calls,
+        };
         // SAFETY: `inner` is pinned because `self` is (see above).
-        let out = unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx);
-        guard.close(calls);
-        out
+        unsafe { Pin::new_unchecked(&mut this.inner) }.poll(cx)
+    }
+}
+
+/// Closes a poll's scope with the poll's call count, also when the poll
+/// panics (a plain guard would count a panicking later poll as a call).
+struct PollScope {
+    guard: Option<super::Guard>,
+    calls: u64,
+}
+
+impl Drop for PollScope {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some(g) = self.guard.take() {
+            g.close(self.calls);
+        }
     }
 }

@@ -198,7 +198,8 @@ pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
 /// Captures every thread that ever recorded, in registration order (the
 /// folded exited threads, if any, last).
 pub(crate) fn capture() -> Vec<RawThread> {
-    let (live, mut out): (Vec<(usize, Arc<ThreadData>)>, Vec<(usize, RawThread)>) = {
+    type Indexed<T> = Vec<(usize, T)>;
+    let (live, mut out): (Indexed<Arc<ThreadData>>, Indexed<RawThread>) = {
         let reg = REGISTRY.lock();
         let mut live = Vec::new();
         let mut retired = Vec::new();

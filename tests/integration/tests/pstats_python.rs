@@ -198,7 +198,10 @@ type Quad = (u64, u64, u64, u64);
 
 /// Our entries keyed like the `.prof` (sites with one key summed), in
 /// first-appearance order.
-fn our_entries(stats: &Stats<'_>) -> (Vec<Key>, HashMap<Key, (Quad, HashMap<Key, Quad>)>) {
+/// Each function's figures and its callers' figures.
+type Entries = HashMap<Key, (Quad, HashMap<Key, Quad>)>;
+
+fn our_entries(stats: &Stats<'_>) -> (Vec<Key>, Entries) {
     let sites = &stats.profile().sites;
     let key = |s: u32| {
         let s = &sites[s as usize];
