@@ -281,3 +281,42 @@ fn own_open_scopes_count_in_a_snapshot_as_cprofile_flushes_them() {
     // Once closed, it is one call (not two).
     assert_eq!(counts(&p, "self-snapshot", "open.outer"), (1, 1));
 }
+
+/// Runs on its own as a child process of the next test with
+/// `PROFILER_CLOCK=monotonic` (the clock source is chosen once per process);
+/// in the parent it runs on the TSC. Counts and invariants must not depend on it.
+#[test]
+fn clock_source_child() {
+    let p = on_thread("clock-child", 8 << 20, || assert_eq!(fib(15), 610));
+    if std::env::var_os("PROFILER_CLOCK").is_some_and(|v| v == "monotonic") {
+        assert_eq!(p.meta.clock, "monotonic");
+        assert!(
+            (p.meta.ticks_per_second - 1e9).abs() < 1.0,
+            "monotonic ticks are nanoseconds"
+        );
+    }
+    assert_eq!(counts(&p, "clock-child", "fib"), (1973, 1));
+    check_invariants(&p);
+}
+
+#[test]
+fn monotonic_clock_fallback_gives_the_same_counts() {
+    if std::env::var_os("PROFILER_CLOCK").is_some() {
+        return; // already the child
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("PROFILER_CLOCK", "monotonic")
+        .args(["--exact", "clock_source_child", "--test-threads=1"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
+}
