@@ -61,7 +61,7 @@ pub mod stats;
 
 pub use emit::pstats_text::CallReport;
 pub use error::Error;
-pub use profile::{Children, Metadata, Node, Profile, SiteId, SiteInfo, ThreadProfile};
+pub use profile::{Children, Metadata, Node, Profile, SiteId, SiteInfo, Span, ThreadProfile};
 pub use recorder::{is_enabled, set_enabled};
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;

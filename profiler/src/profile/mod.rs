@@ -88,6 +88,44 @@ pub struct ThreadProfile {
     pub pid: u32,
     /// The tree's nodes. A node's parent always comes before it.
     pub nodes: Vec<Node>,
+    /// Completed scopes in the order they ended, when timeline recording was
+    /// on (empty otherwise). Only scopes at least the configured minimum
+    /// duration long are kept.
+    #[serde(default)]
+    pub timeline: Vec<Span>,
+    /// Scopes left off the timeline because its memory cap was reached.
+    /// The aggregated figures (nodes) still count them.
+    #[serde(default)]
+    pub timeline_dropped: u64,
+}
+
+/// A completed scope on a thread's timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Span {
+    /// The site of the scope.
+    pub site: SiteId,
+    /// Start, in nanoseconds since the start of recording
+    /// ([`Metadata::start_unix_s`]).
+    pub start_ns: u64,
+    /// Duration in nanoseconds.
+    pub duration_ns: u64,
+}
+
+impl Span {
+    /// A span of `site` starting `start_ns` after the start of recording.
+    pub fn new(site: SiteId, start_ns: u64, duration_ns: u64) -> Self {
+        Span {
+            site,
+            start_ns,
+            duration_ns,
+        }
+    }
+
+    /// The end, in nanoseconds since the start of recording.
+    pub fn end_ns(&self) -> u64 {
+        self.start_ns.saturating_add(self.duration_ns)
+    }
 }
 
 /// Marks a root node (one with no profiled caller) in [`Node::parent`].

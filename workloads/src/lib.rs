@@ -1,0 +1,1 @@
+//! Bundled parallel workloads (being written).
