@@ -171,7 +171,16 @@ impl ThreadProfile {
             name: name.into(),
             pid,
             nodes,
+            timeline: Vec::new(),
+            timeline_dropped: 0,
         }
+    }
+
+    /// The same thread with a timeline and its dropped-scope count.
+    pub fn with_timeline(mut self, timeline: Vec<Span>, dropped: u64) -> Self {
+        self.timeline = timeline;
+        self.timeline_dropped = dropped;
+        self
     }
 
     /// Self (exclusive) time of every node: inclusive time minus the
