@@ -118,6 +118,28 @@ impl Conversion {
     }
 }
 
+/// A quick estimate of ticks per nanosecond (for thresholds set before a
+/// snapshot's full calibration): measured over at least 2 ms since the first
+/// use of the clock.
+pub(crate) fn estimate_ticks_per_ns() -> f64 {
+    init();
+    if MODE.load(Ordering::Relaxed) != MODE_TSC {
+        return 1.0;
+    }
+    let min = Duration::from_millis(2);
+    let elapsed = EPOCH.instant.elapsed();
+    if elapsed < min {
+        std::thread::sleep(min - elapsed);
+    }
+    let ticks = now().wrapping_sub(EPOCH.ticks);
+    ticks as f64 / EPOCH.instant.elapsed().as_nanos().max(1) as f64
+}
+
+/// The tick reading at the start of recording (time zero of timelines).
+pub(crate) fn epoch_ticks() -> u64 {
+    EPOCH.ticks
+}
+
 /// Minimum calibration baseline; a snapshot taken sooner after the first use
 /// of the clock waits for the remainder.
 const MIN_BASELINE: Duration = Duration::from_millis(20);

@@ -62,7 +62,7 @@ pub mod stats;
 pub use emit::pstats_text::CallReport;
 pub use error::Error;
 pub use profile::{Children, Metadata, Node, Profile, SiteId, SiteInfo, Span, ThreadProfile};
-pub use recorder::{is_enabled, set_enabled};
+pub use recorder::{is_enabled, set_enabled, set_timeline, timeline, TimelineConfig};
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;
 pub use stats::{Figures, FunctionStats, Limit, ParseSortKeyError, SortKey, Stats};

@@ -28,6 +28,10 @@ pub struct Session {
     /// in a subfolder because KCacheGrind loads every file that starts with the
     /// name it opens). Default is false; `PROFILER_CALLGRIND_THREADS=1` sets it.
     pub callgrind_per_thread: bool,
+    /// Record a timeline of scopes for the trace formats. Default is none
+    /// (off); `PROFILER_TIMELINE=1` turns it on with the default settings and
+    /// `PROFILER_TIMELINE_MIN_NS=n` sets the minimum scope duration.
+    pub timeline: Option<crate::TimelineConfig>,
 }
 
 impl Session {
@@ -45,7 +49,23 @@ impl Session {
         }
         s.callgrind_per_thread =
             std::env::var_os("PROFILER_CALLGRIND_THREADS").is_some_and(|v| v == "1");
+        let min_ns = std::env::var("PROFILER_TIMELINE_MIN_NS")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if std::env::var_os("PROFILER_TIMELINE").is_some_and(|v| v == "1") || min_ns.is_some() {
+            let mut cfg = crate::TimelineConfig::default();
+            if let Some(ns) = min_ns {
+                cfg = cfg.min_duration(std::time::Duration::from_nanos(ns));
+            }
+            s.timeline = Some(cfg);
+        }
         s
+    }
+
+    /// Records a timeline with `config` (see [`TimelineConfig`](crate::TimelineConfig)).
+    pub fn timeline(mut self, config: crate::TimelineConfig) -> Self {
+        self.timeline = Some(config);
+        self
     }
 
     /// Writes the reports into `dir` when the session ends.
@@ -59,6 +79,9 @@ impl Session {
     pub fn start(self) -> SessionGuard {
         crate::snapshot::mark_start();
         crate::set_enabled(true);
+        if let Some(cfg) = &self.timeline {
+            crate::set_timeline(Some(cfg.clone()));
+        }
         SessionGuard { config: Some(self) }
     }
 }

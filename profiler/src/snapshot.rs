@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use once_cell::sync::Lazy;
 
 use crate::clock::{self, Conversion};
-use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};
+use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, Span, ThreadProfile};
 use crate::recorder::{self, RawThread};
 use crate::site;
 
@@ -99,5 +99,17 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
             child_sum[p] = child_sum[p].saturating_add(time);
         }
     }
-    ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
+    // Span ends are converted from absolute tick readings (not start plus
+    // duration), so a child's converted interval stays inside its parent's.
+    let epoch = clock::epoch_ticks();
+    let timeline = t
+        .timeline
+        .iter()
+        .map(|s| {
+            let start = conv.ns(s.start.saturating_sub(epoch));
+            let end = conv.ns(s.start.saturating_add(s.ticks).saturating_sub(epoch));
+            Span::new(s.site, start, end - start)
+        })
+        .collect();
+    ThreadProfile::new(t.id, t.name.clone(), pid, nodes).with_timeline(timeline, t.timeline_dropped)
 }

@@ -56,6 +56,10 @@ impl Node {
     pub(crate) fn index(&self) -> u32 {
         self.index.load(Relaxed)
     }
+
+    pub(crate) fn site_id(&self) -> u32 {
+        self.site_id.load(Relaxed)
+    }
 }
 
 /// The arena of one thread's nodes. Node 0 is a root sentinel whose children

@@ -16,6 +16,7 @@ mod arena;
 mod poll;
 mod registry;
 mod sync;
+mod timeline;
 
 use std::cell::{Cell, UnsafeCell};
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) use arena::{Arena, Node};
 pub use poll::Instrumented;
 pub(crate) use registry::{RawThread, capture};
+pub(crate) use timeline::RawSpan;
+pub use timeline::{TimelineConfig, set_timeline, timeline};
 
 use crate::clock;
 use crate::site::Site;
@@ -52,6 +55,7 @@ pub(crate) struct Frame {
 /// One thread's recorder.
 pub(crate) struct ThreadData {
     pub(crate) arena: Arena,
+    pub(crate) timeline: timeline::Log,
     /// Open frames. Only the owning thread touches it.
     stack: UnsafeCell<Vec<Frame>>,
     pub(crate) id: u64,
@@ -78,6 +82,7 @@ impl ThreadData {
     fn new(id: u64, name: String) -> Self {
         ThreadData {
             arena: Arena::new(),
+            timeline: timeline::Log::new(),
             stack: UnsafeCell::new(Vec::with_capacity(64)),
             id,
             name,
@@ -148,19 +153,33 @@ impl Guard {
         // that created it, kept alive by the registry for the whole process;
         // the guard is `!Send`, so we are on that thread and nothing else
         // touches the stack.
-        let stack = unsafe { &mut *(*self.data).stack.get() };
+        let td = unsafe { &*self.data };
+        // SAFETY: as above: this thread's stack, touched by no other thread.
+        let stack = unsafe { &mut *td.stack.get() };
         let depth = self.depth as usize;
         if stack.len() == depth + 1 {
             let top = stack[depth];
             if top.start == self.start {
                 stack.pop();
-                // SAFETY: frames point at nodes in this thread's arena, whose
-                // chunks are never freed or moved while the recorder lives.
-                unsafe { (*top.node).record(calls, end.wrapping_sub(top.start)) };
+                close_frame(td, top, end, calls);
                 return;
             }
         }
-        close_slow(stack, depth, self.start, end, calls);
+        close_slow(td, stack, depth, self.start, end, calls);
+    }
+}
+
+/// Records a closed frame in its node, and on the timeline when it is on and
+/// the frame lasted long enough.
+#[inline(always)]
+fn close_frame(td: &ThreadData, frame: Frame, end: u64, calls: u64) {
+    let ticks = end.wrapping_sub(frame.start);
+    // SAFETY: frames point at nodes in this thread's arena, whose chunks are
+    // never freed or moved while the recorder lives.
+    let node = unsafe { &*frame.node };
+    node.record(calls, ticks);
+    if ticks >= timeline::min_ticks() {
+        td.timeline.push(node.site_id(), frame.start, ticks);
     }
 }
 
@@ -169,20 +188,25 @@ impl Guard {
 /// cProfile closes unmatched frames), then its own; otherwise nothing happens.
 #[cold]
 #[inline(never)]
-fn close_slow(stack: &mut Vec<Frame>, depth: usize, start: u64, end: u64, calls: u64) {
+fn close_slow(
+    td: &ThreadData,
+    stack: &mut Vec<Frame>,
+    depth: usize,
+    start: u64,
+    end: u64,
+    calls: u64,
+) {
     match stack.get(depth) {
         Some(f) if f.start == start => {}
         _ => return,
     }
     while stack.len() > depth + 1 {
         if let Some(f) = stack.pop() {
-            // SAFETY: as in `Guard::finish`: nodes live as long as the recorder.
-            unsafe { (*f.node).record(1, end.wrapping_sub(f.start)) };
+            close_frame(td, f, end, 1);
         }
     }
     if let Some(f) = stack.pop() {
-        // SAFETY: as above.
-        unsafe { (*f.node).record(calls, end.wrapping_sub(f.start)) };
+        close_frame(td, f, end, calls);
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::arena::NONE;
-use super::{ThreadData, leak_ptr};
+use super::{RawSpan, ThreadData, leak_ptr};
 use crate::clock;
 use crate::hash::FastMap;
 
@@ -30,6 +30,10 @@ pub(crate) struct RawThread {
     pub(crate) id: u64,
     pub(crate) name: String,
     pub(crate) nodes: Vec<RawNode>,
+    /// Logged scopes, in the order they ended.
+    pub(crate) timeline: Vec<RawSpan>,
+    /// Scopes left off the timeline (cap reached, or folded away).
+    pub(crate) timeline_dropped: u64,
 }
 
 enum Entry {
@@ -115,10 +119,13 @@ fn capture_live(data: &ThreadData) -> RawThread {
             }
         }
     }
+    let (timeline, timeline_dropped) = data.timeline.read();
     RawThread {
         id: data.id,
         name: data.name.clone(),
         nodes,
+        timeline,
+        timeline_dropped,
     }
 }
 
@@ -156,6 +163,8 @@ fn retire(id: u64) {
                     id: 0,
                     name: String::new(),
                     nodes: Vec::new(),
+                    timeline: Vec::new(),
+                    timeline_dropped: 0,
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
@@ -164,8 +173,11 @@ fn retire(id: u64) {
     }
 }
 
-/// Adds `src`'s tree into `dst`, matching nodes by call path.
+/// Adds `src`'s tree into `dst`, matching nodes by call path. Timelines of
+/// different threads cannot share one track: `src`'s scopes are counted as
+/// dropped.
 pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
+    dst.timeline_dropped += src.timeline.len() as u64 + src.timeline_dropped;
     let mut index: FastMap<(u32, u32), u32> = dst
         .nodes
         .iter()
