@@ -32,6 +32,11 @@ pub struct Session {
     /// (off); `PROFILER_TIMELINE=1` turns it on with the default settings and
     /// `PROFILER_TIMELINE_MIN_NS=n` sets the minimum scope duration.
     pub timeline: Option<crate::TimelineConfig>,
+    /// Subtract the probe's measured cost per call from tottime and cumtime
+    /// (see [`Profile::compensate`]). Default is false;
+    /// `PROFILER_COMPENSATE=1` sets it. The cost is measured at the start of
+    /// every session and recorded in the profile either way.
+    pub compensate: bool,
 }
 
 impl Session {
@@ -59,7 +64,14 @@ impl Session {
             }
             s.timeline = Some(cfg);
         }
+        s.compensate = std::env::var_os("PROFILER_COMPENSATE").is_some_and(|v| v == "1");
         s
+    }
+
+    /// Subtracts the probe's cost from the times (see [`Session::compensate`]).
+    pub fn compensate(mut self, on: bool) -> Self {
+        self.compensate = on;
+        self
     }
 
     /// Records a timeline with `config` (see [`TimelineConfig`](crate::TimelineConfig)).
@@ -82,6 +94,8 @@ impl Session {
         if let Some(cfg) = &self.timeline {
             crate::set_timeline(Some(cfg.clone()));
         }
+        crate::recorder::calibrate_now();
+        crate::set_compensation(self.compensate);
         SessionGuard { config: Some(self) }
     }
 }

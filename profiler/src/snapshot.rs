@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use once_cell::sync::Lazy;
 
 use crate::clock::{self, Conversion};
-use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, Span, ThreadProfile};
+use crate::profile::{
+    Metadata, NO_PARENT, Node, ProbeCost, Profile, SiteInfo, Span, ThreadProfile,
+};
 use crate::recorder::{self, RawThread};
 use crate::site;
 
@@ -43,7 +45,11 @@ pub fn snapshot() -> Profile {
         .iter()
         .map(|t| convert(t, conv, pid, sites.len()))
         .collect();
-    Profile::new(metadata(conv, pid), sites, threads)
+    let mut profile = Profile::new(metadata(conv, pid), sites, threads);
+    if let (true, Some(cost)) = (recorder::compensation(), profile.meta.probe_cost) {
+        profile.compensate(cost);
+    }
+    profile
 }
 
 fn metadata(conv: Conversion, pid: u32) -> Metadata {
@@ -66,6 +72,11 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         ticks_per_second: conv.ticks_per_second(),
         available_cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        probe_cost: recorder::measured_probe_ticks().map(|(inner, outer)| {
+            let ns_per_tick = conv.ns(1 << 20) as f64 / f64::from(1u32 << 20);
+            ProbeCost::new(inner * ns_per_tick, outer * ns_per_tick)
+        }),
+        compensated: false,
     }
 }
 

@@ -13,6 +13,7 @@
 //! kept after it exits (compacted into a [`RawThread`]).
 
 mod arena;
+mod calibrate;
 mod poll;
 mod registry;
 mod sync;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use arena::{Arena, Node};
+pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
+pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
 pub(crate) use registry::{RawThread, capture};
 pub(crate) use timeline::RawSpan;
@@ -223,6 +226,12 @@ pub fn enter(site: &'static Site) -> Guard {
     if !ENABLED.load(Ordering::Relaxed) {
         return Guard::inactive();
     }
+    enter_enabled(site)
+}
+
+/// Opens a scope whatever the run-time switch says.
+#[inline(always)]
+fn enter_enabled(site: &'static Site) -> Guard {
     let data = LOCAL.with(Cell::get);
     if data.is_null() {
         return enter_first(site);
@@ -230,6 +239,14 @@ pub fn enter(site: &'static Site) -> Guard {
     // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
     // registry keeps alive; only this thread uses its stack.
     unsafe { enter_on(data, site) }
+}
+
+/// This thread's recorder, if it has recorded.
+fn current() -> Option<&'static ThreadData> {
+    let data = LOCAL.with(Cell::get);
+    // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
+    // registry keeps alive for as long as the thread runs.
+    (!data.is_null()).then(|| unsafe { &*data })
 }
 
 /// # Safety

@@ -39,6 +39,8 @@ pub(crate) struct RawThread {
 enum Entry {
     Live(Arc<ThreadData>),
     Retired(RawThread),
+    /// The profiler's own calibration thread: never reported.
+    Hidden(Arc<ThreadData>),
 }
 
 struct Registry {
@@ -68,6 +70,8 @@ impl Drop for ExitHook {
 }
 
 thread_local! {
+    /// Set on the profiler's own calibration thread before its first scope.
+    static HIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static EXIT_HOOK: std::cell::Cell<Option<ExitHook>> = const { std::cell::Cell::new(None) };
 }
 
@@ -81,7 +85,12 @@ pub(crate) fn register_current_thread(make: fn(u64, String) -> ThreadData) -> *c
         .to_owned();
     let data = Arc::new(make(id, name));
     let ptr = leak_ptr(&data);
-    REGISTRY.lock().entries.push(Entry::Live(data));
+    let entry = if HIDE.with(std::cell::Cell::get) {
+        Entry::Hidden(data)
+    } else {
+        Entry::Live(data)
+    };
+    REGISTRY.lock().entries.push(entry);
     // During thread-local destruction the hook cannot be installed; the
     // recorder then simply stays live (it is small and rare).
     let _ = EXIT_HOOK.try_with(|h| h.set(Some(ExitHook { id })));
@@ -129,9 +138,24 @@ fn capture_live(data: &ThreadData) -> RawThread {
     }
 }
 
-/// Replaces a live thread's entry by its compact capture.
+/// Marks the calling thread as the profiler's own: snapshots skip it. Must be
+/// called before the thread's first profiled scope.
+pub(crate) fn hide_current_thread() {
+    HIDE.with(|h| h.set(true));
+}
+
+/// Replaces a live thread's entry by its compact capture (a hidden thread's
+/// entry is removed).
 fn retire(id: u64) {
     let mut reg = REGISTRY.lock();
+    if let Some(pos) = reg
+        .entries
+        .iter()
+        .position(|e| matches!(e, Entry::Hidden(d) if d.id == id))
+    {
+        reg.entries.remove(pos);
+        return;
+    }
     let Some(pos) = reg
         .entries
         .iter()
@@ -141,7 +165,7 @@ fn retire(id: u64) {
     };
     let raw = match &reg.entries[pos] {
         Entry::Live(d) => capture_live(d),
-        Entry::Retired(_) => return,
+        Entry::Retired(_) | Entry::Hidden(_) => return,
     };
     // The `Arc` is dropped here (or by a snapshot still holding a clone).
     reg.entries[pos] = Entry::Retired(raw);
@@ -219,6 +243,7 @@ pub(crate) fn capture() -> Vec<RawThread> {
             match e {
                 Entry::Live(d) => live.push((i, Arc::clone(d))),
                 Entry::Retired(t) => retired.push((i, t.clone())),
+                Entry::Hidden(_) => {}
             }
         }
         if let Some(f) = &reg.folded {

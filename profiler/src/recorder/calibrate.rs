@@ -1,0 +1,117 @@
+//! Measuring the probe's own cost (as Python's `profile.calibrate` does), so
+//! that it can be reported and, on request, subtracted from the times.
+
+use std::hint::black_box;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::clock;
+use crate::site::{Site, SiteName};
+
+/// Probe cost in ticks per call: (inside the call's interval, in all).
+static PROBE_TICKS: OnceLock<(f64, f64)> = OnceLock::new();
+static COMPENSATE: AtomicBool = AtomicBool::new(false);
+
+/// Turns overhead compensation on or off: snapshots then subtract the probe's
+/// measured cost per call from tottime and cumtime (see
+/// [`Profile::compensate`](crate::Profile::compensate)). Turning it on
+/// measures the cost first (a few milliseconds, once per process).
+pub fn set_compensation(on: bool) {
+    if on {
+        calibrate();
+    }
+    COMPENSATE.store(on, Ordering::Relaxed);
+}
+
+/// Whether snapshots subtract the probe's cost.
+pub fn compensation() -> bool {
+    COMPENSATE.load(Ordering::Relaxed)
+}
+
+/// The measured probe cost in ticks, if it was measured.
+pub(crate) fn measured_probe_ticks() -> Option<(f64, f64)> {
+    PROBE_TICKS.get().copied()
+}
+
+/// Measures the probe's cost (once per process) and returns it in ticks.
+pub(crate) fn calibrate() -> (f64, f64) {
+    *PROBE_TICKS.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("profiler-calibration".into())
+            .spawn(measure)
+            .ok()
+            .and_then(|h| h.join().ok())
+            .unwrap_or((0.0, 0.0))
+    })
+}
+
+static SITE: Site = Site::new(
+    SiteName::Literal("<profiler calibration>"),
+    module_path!(),
+    file!(),
+    line!(),
+);
+
+/// A function body of fixed work (some tens of nanoseconds). Calibrating
+/// around real work matters: the clock reads overlap with the work in the
+/// processor's out-of-order window, so an empty body would overstate the
+/// share of the probe inside a call's interval.
+#[inline(never)]
+fn bare(x: u64) -> u64 {
+    let mut v = black_box(x);
+    for _ in 0..32 {
+        v = black_box(v.rotate_left(7).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    }
+    v
+}
+
+#[inline(never)]
+fn probed(x: u64) -> u64 {
+    let _g = super::enter_enabled(&SITE);
+    bare(x)
+}
+
+/// Runs on a hidden thread: rounds of calls to a fixed-work function with
+/// and without the probe around it. The outer cost is the difference of the
+/// fastest rounds per call; the inner cost is the fastest round's recorded
+/// time per call minus the unprobed call's cost, clamped to `[0, outer]`.
+fn measure() -> (f64, f64) {
+    super::registry::hide_current_thread();
+    clock::init();
+    const CALLS: u64 = 2_000;
+    const ROUNDS: usize = 50;
+    probed(0); // registers the thread and the site
+    let node_ticks = || {
+        super::current()
+            .map(|td| {
+                td.arena
+                    .read()
+                    .iter()
+                    .filter(|n| n.site_id == SITE.id())
+                    .map(|n| n.ticks)
+                    .sum::<u64>()
+            })
+            .unwrap_or(0)
+    };
+    let (mut best_bare, mut best_probed, mut best_inner) = (u64::MAX, u64::MAX, u64::MAX);
+    for _ in 0..ROUNDS {
+        let t0 = clock::now();
+        for i in 0..CALLS {
+            bare(i);
+        }
+        let t1 = clock::now();
+        let before = node_ticks();
+        let t2 = clock::now();
+        for i in 0..CALLS {
+            probed(i);
+        }
+        let t3 = clock::now();
+        let inner = node_ticks() - before;
+        best_bare = best_bare.min(t1 - t0);
+        best_probed = best_probed.min(t3 - t2);
+        best_inner = best_inner.min(inner);
+    }
+    let outer = best_probed.saturating_sub(best_bare) as f64 / CALLS as f64;
+    let inner = (best_inner as f64 - best_bare as f64) / CALLS as f64;
+    (inner.clamp(0.0, outer), outer)
+}
