@@ -20,7 +20,6 @@ mod sync;
 mod timeline;
 
 use std::cell::{Cell, UnsafeCell};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(crate) use arena::{Arena, Node};
@@ -299,7 +298,3 @@ pub(crate) fn forget_current_thread() {
     let _ = LOCAL.try_with(|l| l.set(std::ptr::null()));
 }
 
-/// Keeps an `Arc` alive in the registry and returns the pointer `LOCAL` holds.
-pub(crate) fn leak_ptr(data: &Arc<ThreadData>) -> *const ThreadData {
-    Arc::as_ptr(data)
-}

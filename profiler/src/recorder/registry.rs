@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use parking_lot::Mutex;
 
 use super::arena::NONE;
-use super::{RawSpan, ThreadData, leak_ptr};
+use super::{RawSpan, ThreadData};
 use crate::clock;
 use crate::hash::FastMap;
 
@@ -84,7 +84,7 @@ pub(crate) fn register_current_thread(make: fn(u64, String) -> ThreadData) -> *c
         .unwrap_or("<unnamed>")
         .to_owned();
     let data = Arc::new(make(id, name));
-    let ptr = leak_ptr(&data);
+    let ptr = Arc::as_ptr(&data);
     let entry = if HIDE.with(std::cell::Cell::get) {
         Entry::Hidden(data)
     } else {
