@@ -73,6 +73,11 @@ fn background_io() -> usize {
 
 fn main() {
     let _session = profiler::Session::from_env().start();
+    // Named threads make the per-thread reports readable.
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("rayon-{i}"))
+        .build_global()
+        .expect("configure rayon's global pool");
 
     let io = std::thread::Builder::new()
         .name("io".into())

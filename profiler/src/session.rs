@@ -6,8 +6,20 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::profile::Profile;
 
-/// The environment variable naming the output directory.
+/// The environment variable naming the output directory. `%p` in it is
+/// replaced by the process id (`PROFILER_OUT=out/%p`), so that every process
+/// of a multi-process run writes its own reports.
 pub const ENV_OUT: &str = "PROFILER_OUT";
+
+/// `dir` with every `%p` replaced by this process's id.
+fn with_pid(dir: PathBuf) -> PathBuf {
+    match dir.to_str() {
+        Some(s) if s.contains("%p") => {
+            PathBuf::from(s.replace("%p", &std::process::id().to_string()))
+        }
+        _ => dir,
+    }
+}
 
 /// Configuration of a profiling session; [`Session::start`] begins it.
 ///
@@ -46,11 +58,12 @@ impl Session {
     }
 
     /// A session configured from the environment: `PROFILER_OUT=dir` writes
-    /// every report into `dir` when the session ends.
+    /// every report into `dir` when the session ends (`%p` in `dir` becomes
+    /// the process id).
     pub fn from_env() -> Self {
         let mut s = Session::new();
         if let Some(dir) = std::env::var_os(ENV_OUT).filter(|d| !d.is_empty()) {
-            s.output_dir = Some(PathBuf::from(dir));
+            s.output_dir = Some(with_pid(PathBuf::from(dir)));
         }
         s.callgrind_per_thread =
             std::env::var_os("PROFILER_CALLGRIND_THREADS").is_some_and(|v| v == "1");
@@ -131,9 +144,13 @@ impl Drop for SessionGuard {
 }
 
 fn end(cfg: &Session) -> Result<Profile, Error> {
-    let profile = crate::snapshot();
+    let mut profile = crate::snapshot();
+    profile.parallel = Some(profile.parallel_summary());
     if cfg.print_report {
         eprint!("{}", profile.stats().sort_by(crate::SortKey::Cumulative));
+        if let Some(section) = profile.parallel_section() {
+            eprint!("{section}");
+        }
     }
     if let Some(dir) = &cfg.output_dir {
         write_reports(&profile, dir)?;
@@ -148,7 +165,9 @@ fn end(cfg: &Session) -> Result<Profile, Error> {
 
 /// Writes every report of `profile` into `dir` (created if needed), each file
 /// atomically: `pstats.txt`, `profile.prof`, `callgrind.out` and
-/// `flamegraph.svg`. Returns the paths written.
+/// `flamegraph.svg`; when a timeline was recorded, also `trace.json`
+/// (Chrome trace events), `speedscope.json`, `flamechart.svg` and
+/// `trace.prv`/`trace.pcf`/`trace.row` (Paraver). Returns the paths written.
 pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     type Writer = fn(&Profile, &Path) -> Result<(), Error>;
@@ -164,17 +183,40 @@ pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Erro
         write(profile, &path)?;
         written.push(path);
     }
+    if profile.threads.iter().any(|t| !t.timeline.is_empty()) {
+        let timeline: [(&str, Writer); 3] = [
+            ("trace.json", Profile::write_chrome_trace),
+            ("speedscope.json", Profile::write_speedscope),
+            ("flamechart.svg", Profile::write_flame_chart),
+        ];
+        for (name, write) in timeline {
+            let path = dir.join(name);
+            write(profile, &path)?;
+            written.push(path);
+        }
+        profile.write_paraver(dir)?;
+        written.extend(crate::emit::paraver::paths(dir));
+    }
     Ok(written)
 }
 
 impl Profile {
     /// Writes the pstats text report (sorted by cumulative time, then the
-    /// callers and callees) to `path`, atomically.
+    /// "Parallel summary" when more than one thread worked or a timeline was
+    /// recorded, then the callers and callees) to `path`, atomically.
     pub fn write_pstats_text(&self, path: &Path) -> Result<(), Error> {
         let stats = self.stats().sort_by(crate::SortKey::Cumulative);
+        let section = self.parallel_section().map(|s| format!("{s}\n")).unwrap_or_default();
         crate::emit::write_atomic(path, |w| {
-            write!(w, "{stats}{}{}", stats.callers(), stats.callees())?;
+            write!(w, "{stats}{section}{}{}", stats.callers(), stats.callees())?;
             Ok(())
         })
+    }
+
+    /// The parallel summary (the stored one, or computed now) when it has
+    /// something to say: more than one thread did work, or a timeline exists.
+    pub fn parallel_section(&self) -> Option<crate::analysis::ParallelSummary> {
+        let summary = self.parallel.clone().unwrap_or_else(|| self.parallel_summary());
+        (summary.is_parallel() || summary.concurrency.from_timeline).then_some(summary)
     }
 }

@@ -70,7 +70,7 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         duration_ns: u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX),
         clock: clock::source_name().to_owned(),
         ticks_per_second: conv.ticks_per_second(),
-        available_cores: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        available_cores: crate::analysis::available_cores(),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
         probe_cost: recorder::measured_probe_ticks().map(|(inner, outer)| {
             let ns_per_tick = conv.ns(1 << 20) as f64 / f64::from(1u32 << 20);
