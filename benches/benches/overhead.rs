@@ -11,7 +11,9 @@
 //! - `profiled_while_snapshotting`: enabled while another thread takes snapshots.
 //!
 //! Each runs on 1 thread and on 2 threads at once. Run with
-//! `cargo bench -p benches --bench overhead`.
+//! `cargo bench -p benches --bench overhead`. The side-by-side table with the
+//! peer profilers, timeline recording and the compiled-out case is the
+//! `peers` bench (`cargo bench -p benches --features peers --bench peers`).
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,1 +1,87 @@
-//! Benchmarks live in `benches/`.
+//! Helpers shared by the benchmarks in `benches/`: summary statistics, the
+//! raw tick counter the floors use, and the process's resident memory.
+//!
+//! The benchmarks themselves:
+//!
+//! - `peers` (`cargo bench -p benches --features peers --bench peers`): the
+//!   side-by-side table of the cost of one instrumented call (floors, this
+//!   crate, peer profilers), on 1 thread and per thread with 2 threads;
+//! - `overhead` (divan): the floors and this crate's cases alone;
+//! - `memory`: resident memory from 1 million to 100 million calls;
+//! - `emit`: building every report from a one-million-node profile.
+
+/// Median, minimum and maximum of a set of samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// The median (the mean of the two middle samples for an even count).
+    pub median: f64,
+    /// The smallest sample.
+    pub min: f64,
+    /// The largest sample.
+    pub max: f64,
+}
+
+impl Summary {
+    /// Summarises `samples` (sorted in place). `None` when there are none.
+    pub fn of(samples: &mut [f64]) -> Option<Summary> {
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_by(f64::total_cmp);
+        let n = samples.len();
+        let median = if n % 2 == 1 {
+            samples[n / 2]
+        } else {
+            (samples[n / 2 - 1] + samples[n / 2]) / 2.0
+        };
+        Some(Summary {
+            median,
+            min: samples[0],
+            max: samples[n - 1],
+        })
+    }
+}
+
+/// Reads the time-stamp counter (`rdtsc`); 0 on other architectures.
+#[inline(always)]
+pub fn tsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `rdtsc` has no preconditions on x86-64.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
+
+/// A field of `/proc/self/status` in KiB (`"VmRSS"`, `"VmHWM"`, ...), or
+/// `None` where the file or the field is missing (not Linux).
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.trim().strip_suffix("kB")?.trim().parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_of_odd_and_even_counts() {
+        let s = Summary::of(&mut [3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        let s = Summary::of(&mut [4.0, 1.0, 2.0, 3.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 4.0));
+        assert!(Summary::of(&mut []).is_none());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reads_resident_memory() {
+        assert!(proc_status_kib("VmRSS").unwrap() > 0);
+    }
+}
