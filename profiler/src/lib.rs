@@ -48,6 +48,7 @@
     allow(dead_code, unused_imports, unreachable_pub)
 )]
 
+pub mod analysis;
 mod clock;
 pub mod emit;
 mod error;
@@ -61,8 +62,12 @@ pub mod stats;
 
 pub use emit::pstats_text::CallReport;
 pub use error::Error;
-pub use profile::{Children, Metadata, Node, Profile, SiteId, SiteInfo, Span, ThreadProfile};
-pub use recorder::{is_enabled, set_enabled, set_timeline, timeline, TimelineConfig};
+pub use profile::{
+    Children, Metadata, Node, ProbeCost, Profile, SiteId, SiteInfo, Span, ThreadProfile,
+};
+pub use recorder::{
+    TimelineConfig, compensation, is_enabled, set_compensation, set_enabled, set_timeline, timeline,
+};
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;
 pub use stats::{Figures, FunctionStats, Limit, ParseSortKeyError, SortKey, Stats};

@@ -164,14 +164,16 @@ fn end(cfg: &Session) -> Result<Profile, Error> {
 }
 
 /// Writes every report of `profile` into `dir` (created if needed), each file
-/// atomically: `pstats.txt`, `profile.prof`, `callgrind.out` and
+/// atomically: `profile.json` (the profile itself, for [`Profile::load`] and
+/// the `profiler` command), `pstats.txt`, `profile.prof`, `callgrind.out` and
 /// `flamegraph.svg`; when a timeline was recorded, also `trace.json`
 /// (Chrome trace events), `speedscope.json`, `flamechart.svg` and
 /// `trace.prv`/`trace.pcf`/`trace.row` (Paraver). Returns the paths written.
 pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     type Writer = fn(&Profile, &Path) -> Result<(), Error>;
-    let outputs: [(&str, Writer); 4] = [
+    let outputs: [(&str, Writer); 5] = [
+        ("profile.json", |p, path| p.save(path)),
         ("pstats.txt", Profile::write_pstats_text),
         ("profile.prof", Profile::write_prof),
         ("callgrind.out", Profile::write_callgrind),

@@ -66,6 +66,7 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         program,
         args,
         pid,
+        host: host_name(),
         start_unix_s: START.1,
         duration_ns: u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX),
         clock: clock::source_name().to_owned(),
@@ -123,4 +124,14 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
         })
         .collect();
     ThreadProfile::new(t.id, t.name.clone(), pid, nodes).with_timeline(timeline, t.timeline_dropped)
+}
+
+/// The machine's host name, from the kernel (Linux) or the environment.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default()
 }

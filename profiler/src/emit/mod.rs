@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 
 pub mod callgrind;
+pub mod chrome;
 pub mod flamegraph;
+pub mod paraver;
 pub mod pstats_file;
 pub mod pstats_text;
+pub mod speedscope;
+pub mod timeline;
 
 /// Writes a file atomically: the content goes to a temporary file in the same
 /// directory, which is renamed over `path` only once it is complete. On any

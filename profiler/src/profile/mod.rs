@@ -19,6 +19,11 @@ pub struct Profile {
     pub sites: Vec<SiteInfo>,
     /// One calling-context tree per thread, in the order threads first recorded.
     pub threads: Vec<ThreadProfile>,
+    /// The parallel-efficiency summary, stored when a session ends (see
+    /// [`Profile::parallel_summary`]). It describes the threads as recorded:
+    /// anything that changes them (merging) leaves it out.
+    #[serde(default)]
+    pub parallel: Option<crate::analysis::ParallelSummary>,
 }
 
 /// Where and how a profile was recorded.
@@ -31,6 +36,9 @@ pub struct Metadata {
     pub args: Vec<String>,
     /// The recording process's id.
     pub pid: u32,
+    /// The host name of the machine that recorded the profile (empty if unknown).
+    #[serde(default)]
+    pub host: String,
     /// Seconds since the Unix epoch when recording started.
     pub start_unix_s: f64,
     /// Wall time from the start of recording to the snapshot, in nanoseconds.
@@ -43,6 +51,32 @@ pub struct Metadata {
     pub available_cores: u32,
     /// The version of this crate that recorded the profile.
     pub crate_version: String,
+    /// The probe's measured cost per call (see [`ProbeCost`]), when a
+    /// session measured it.
+    #[serde(default)]
+    pub probe_cost: Option<ProbeCost>,
+    /// Whether that cost was subtracted from the times ([`Profile::compensate`]).
+    #[serde(default)]
+    pub compensated: bool,
+}
+
+/// What one instrumented call costs, as measured at the start of a session
+/// (as Python's `profile.calibrate` measures its own overhead).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ProbeCost {
+    /// Nanoseconds per call that land inside the call's own measured time
+    /// (between its two clock reads).
+    pub inner_ns: f64,
+    /// Nanoseconds per call that the caller sees: the whole enter + exit.
+    pub outer_ns: f64,
+}
+
+impl ProbeCost {
+    /// A probe cost of `inner_ns` inside each call and `outer_ns` in all.
+    pub fn new(inner_ns: f64, outer_ns: f64) -> Self {
+        ProbeCost { inner_ns, outer_ns }
+    }
 }
 
 /// A call site: a profiled function or scope.
@@ -75,6 +109,11 @@ impl SiteInfo {
         }
     }
 }
+
+mod compensate;
+pub mod file;
+pub mod import_prof;
+pub mod merge;
 
 /// One thread's calling-context tree.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -286,6 +325,7 @@ impl Profile {
             meta,
             sites,
             threads,
+            parallel: None,
         }
     }
 

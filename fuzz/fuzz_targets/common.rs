@@ -1,0 +1,35 @@
+//! What both targets do with a profile that loaded: build every report the
+//! command-line tool can write, and check that saving and loading it again
+//! gives the same profile. None of it may panic.
+
+use std::path::Path;
+
+use profiler::Profile;
+use profiler::emit::flamegraph::{self, FlamegraphOptions};
+use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
+use profiler::profile::file;
+
+pub fn exercise(p: &Profile) {
+    let st = p.stats();
+    let _ = format!("{st}{}{}", st.callers(), st.callees());
+    for i in 0..p.threads.len() {
+        let _ = p.thread_stats(i).to_string();
+    }
+    let mut sink = Vec::new();
+    let _ = pstats_file::write(p, &mut sink);
+    sink.clear();
+    let _ = callgrind::write(p, None, &mut sink);
+    sink.clear();
+    let _ = flamegraph::write_folded(p, &FlamegraphOptions::default(), &mut sink);
+    sink.clear();
+    let _ = flamegraph::write_svg(p, &mut sink);
+    sink.clear();
+    let _ = chrome::write(p, &mut sink);
+    sink.clear();
+    let _ = speedscope::write(p, &mut sink);
+    let merged = Profile::merge(&[p.clone(), p.clone()]);
+    assert_eq!(merged.stats().total_calls(), 2 * st.total_calls());
+    let bytes = file::to_bytes(p);
+    let back = file::parse(&bytes, Path::new("again.json")).expect("a saved profile loads");
+    assert_eq!(&back, p, "save then load changes the profile");
+}

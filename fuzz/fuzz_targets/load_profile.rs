@@ -1,0 +1,15 @@
+//! Fuzzes `profile::file::parse` (what `Profile::load` and the CLI use on a
+//! `profile.json`), then every report of whatever loads.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(p) = profiler::profile::file::parse(data, Path::new("fuzz.json")) {
+        common::exercise(&p);
+    }
+});

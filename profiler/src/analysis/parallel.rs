@@ -1,0 +1,731 @@
+//! The parallel summary: per-thread useful time, the POP efficiency metrics
+//! for the whole run and for each parallel region, and the concurrency of
+//! busy threads against the available cores.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::intervals::{IntervalSet, Within};
+use crate::profile::{Profile, SiteId, Span, ThreadProfile};
+
+/// Efficiency figures at or above this value are considered acceptable (the
+/// POP Centre of Excellence's threshold).
+pub const ACCEPTABLE_EFFICIENCY: f64 = 0.8;
+
+/// With a timeline, the run is reported oversubscribed when more threads
+/// were busy than there are cores for at least this fraction of the runtime.
+pub const OVERSUBSCRIPTION_MIN_FRACTION: f64 = 0.05;
+
+/// The most regions (distinct functions) kept in a [`ParallelSummary`],
+/// the longest in total first.
+pub const MAX_REGIONS: usize = 16;
+
+/// The most calls kept in each [`Region::longest`], the longest first.
+pub const MAX_REGION_CALLS: usize = 8;
+
+/// Where a [`ParallelSummary`]'s runtime comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum RuntimeSource {
+    /// The timeline: from the first scope's start to the last scope's end,
+    /// over every thread.
+    Timeline,
+    /// No timeline was recorded: the profile's
+    /// [`duration_ns`](crate::Metadata::duration_ns), from the start of
+    /// recording to the snapshot.
+    Duration,
+}
+
+/// Parallel efficiency of a profile: the POP metrics (load balance,
+/// communication efficiency, parallel efficiency) for the whole run and for
+/// each parallel region, and how many threads were busy at once against the
+/// cores available. [`Profile::parallel_summary`] computes it; its `Display`
+/// is the "Parallel summary" section printed under the pstats table.
+///
+/// # Definitions
+///
+/// - A thread's **useful (busy) time** is the inclusive time of its root
+///   scopes (time inside any profiled scope), exact whatever the timeline
+///   dropped. Time outside profiled scopes counts as idle.
+/// - The **runtime** is, with a timeline, the time from the first scope's
+///   start to the last scope's end over all threads; without one, the
+///   profile's `duration_ns`. It is never taken below the busiest thread's
+///   useful time, so communication efficiency is at most 1.
+/// - Over the threads that did work (useful time > 0): **load balance** =
+///   mean useful / max useful; **communication efficiency** = max useful /
+///   runtime; **parallel efficiency** = their product.
+///   The folded tree of exited threads (see [`ThreadBusy::folded`]) is
+///   listed but left out of these figures, as it sums many threads.
+/// - **Regions** (timeline only): a call of a profiled function is a
+///   parallel region when it forks and joins work on other threads: at least
+///   one other thread is busy during the call and, for such a thread, all its
+///   busy time near the call lies inside it (the thread is idle at the call's
+///   start and at its end). Those threads, and the calling thread, are the
+///   region's workers. Two exceptions keep workers' own calls from passing
+///   for regions when one happens to enclose another's: a call that encloses
+///   a call of the same function on another thread is a peer of it, not a
+///   region; and a call that lies inside a region of another thread is part
+///   of that region. Timing alone cannot tell who forked whom: a long scope
+///   on an unrelated thread that encloses a whole fork-join region (and
+///   calls another function) is taken for that region's fork.
+///   Inside a region, the calling thread's useful time is its time in scopes
+///   nested in the call: its time directly in the region's own function is
+///   taken as coordinating (spawning, waiting to join), not as work. The
+///   three metrics of a call are computed over the workers' useful time
+///   inside the call, with the call's duration as the runtime; a region's
+///   figures over all its calls are duration-weighted: sums over the calls
+///   of mean and of max useful time and of durations.
+/// - **Concurrency** (with a timeline): the number of threads busy at each
+///   instant, where busy means inside a profiled scope but not directly in
+///   the body of one's own parallel region (waiting for its workers). Without
+///   a timeline only the mean is known: total useful time / runtime.
+/// - **Oversubscribed**: with a timeline, more threads were busy than
+///   [`Metadata::available_cores`](crate::Metadata::available_cores) for at
+///   least [`OVERSUBSCRIPTION_MIN_FRACTION`] of the runtime (sustained, not a
+///   momentary peak); without one, the mean number of busy threads exceeds
+///   the cores. Busy is not running: a thread blocked inside a profiled
+///   scope counts as busy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ParallelSummary {
+    /// The runtime, in nanoseconds (see the definitions above).
+    pub runtime_ns: u64,
+    /// Where the runtime comes from.
+    pub runtime_source: RuntimeSource,
+    /// The start of the runtime, in nanoseconds since the start of recording
+    /// (the first timeline scope's start, or 0).
+    pub start_ns: u64,
+    /// Every thread of the profile, in the profile's order.
+    pub threads: Vec<ThreadBusy>,
+    /// The whole run's efficiency; `None` when no thread did work.
+    pub efficiency: Option<Efficiency>,
+    /// Busy threads against the available cores.
+    pub concurrency: Concurrency,
+    /// Whether more threads were busy than there are cores (see the
+    /// definitions above); the text report prints a warning line.
+    pub oversubscribed: bool,
+    /// The parallel regions, grouped by function, the longest in total
+    /// first; at most [`MAX_REGIONS`]. Empty without a timeline.
+    pub regions: Vec<Region>,
+    /// Regions (functions) found but left out of `regions` by the cap.
+    pub regions_omitted: usize,
+    /// Scopes left off the timelines by their memory cap, over all threads:
+    /// regions and concurrency are computed from the scopes kept.
+    pub timeline_dropped: u64,
+}
+
+/// One thread's useful time.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ThreadBusy {
+    /// The recorder's number for the thread ([`ThreadProfile::id`]).
+    pub id: u64,
+    /// The thread's name.
+    pub name: String,
+    /// The id of the thread's process.
+    pub pid: u32,
+    /// Useful time: the inclusive time of the thread's root scopes, in
+    /// nanoseconds.
+    pub busy_ns: u64,
+    /// With a timeline: the part of the thread's timeline spent directly in
+    /// the body of its own parallel regions (coordinating or waiting for the
+    /// workers), in nanoseconds. It is part of `busy_ns` but is not counted
+    /// as busy for concurrency.
+    pub waiting_ns: Option<u64>,
+    /// Whether this is the folded tree of many exited threads (named
+    /// `(N exited threads)`), left out of the efficiency figures.
+    pub folded: bool,
+}
+
+/// The POP efficiency metrics over a set of workers and a runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Efficiency {
+    /// The number of workers (threads with useful time > 0); for a
+    /// [`Region`], the most in any one call.
+    pub workers: u32,
+    /// Mean useful time of the workers, in nanoseconds (for a [`Region`],
+    /// summed over its calls).
+    pub mean_busy_ns: f64,
+    /// Maximum useful time of a worker, in nanoseconds (for a [`Region`],
+    /// summed over its calls).
+    pub max_busy_ns: u64,
+    /// The runtime, in nanoseconds (for a [`Region`], the calls' durations
+    /// summed).
+    pub runtime_ns: u64,
+    /// Load balance: mean useful / max useful.
+    pub load_balance: f64,
+    /// Communication (synchronization) efficiency: max useful / runtime.
+    pub communication: f64,
+    /// Parallel efficiency: load balance x communication efficiency.
+    pub parallel: f64,
+}
+
+impl Efficiency {
+    /// The metrics of workers with the given useful times (zeros are not
+    /// workers and are skipped) over `runtime_ns`, which is raised to the
+    /// maximum useful time if below it. `None` when no worker did work.
+    ///
+    /// ```
+    /// use profiler::analysis::Efficiency;
+    /// let e = Efficiency::from_busy([100, 50, 30, 0], 200).unwrap();
+    /// assert_eq!(e.workers, 3);
+    /// assert!((e.load_balance - 0.6).abs() < 1e-12);
+    /// assert!((e.communication - 0.5).abs() < 1e-12);
+    /// assert!((e.parallel - 0.3).abs() < 1e-12);
+    /// ```
+    pub fn from_busy(busy: impl IntoIterator<Item = u64>, runtime_ns: u64) -> Option<Efficiency> {
+        let (mut n, mut sum, mut max) = (0u32, 0u128, 0u64);
+        for b in busy.into_iter().filter(|&b| b > 0) {
+            n += 1;
+            sum += u128::from(b);
+            max = max.max(b);
+        }
+        if n == 0 {
+            return None;
+        }
+        Some(Efficiency::from_sums(
+            n,
+            sum as f64 / f64::from(n),
+            max,
+            runtime_ns,
+        ))
+    }
+
+    /// The metrics from a mean and a maximum useful time and a runtime
+    /// (`max_busy_ns` > 0).
+    fn from_sums(workers: u32, mean_busy_ns: f64, max_busy_ns: u64, runtime_ns: u64) -> Self {
+        let runtime_ns = runtime_ns.max(max_busy_ns);
+        let load_balance = mean_busy_ns / max_busy_ns as f64;
+        let communication = max_busy_ns as f64 / runtime_ns as f64;
+        Efficiency {
+            workers,
+            mean_busy_ns,
+            max_busy_ns,
+            runtime_ns,
+            load_balance,
+            communication,
+            parallel: load_balance * communication,
+        }
+    }
+}
+
+/// How many threads were busy at once, against the cores available.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Concurrency {
+    /// The cores available to the process
+    /// ([`Metadata::available_cores`](crate::Metadata::available_cores));
+    /// `None` when the profile does not say (0).
+    pub cores: Option<u32>,
+    /// The mean number of busy threads over the runtime.
+    pub mean: f64,
+    /// The most threads busy at once (timeline only).
+    pub peak: Option<u32>,
+    /// How long `peak` threads were busy at once, in nanoseconds (timeline only).
+    pub peak_ns: Option<u64>,
+    /// How long more threads than `cores` were busy, in nanoseconds
+    /// (timeline and known cores only).
+    pub over_cores_ns: Option<u64>,
+    /// Whether the figures come from the timeline (else only `mean` is known,
+    /// from the threads' useful times).
+    pub from_timeline: bool,
+}
+
+/// A parallel region: the calls of one profiled function that fork and join
+/// work on other threads (see [`ParallelSummary`] for the definition).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Region {
+    /// The function's site.
+    pub site: SiteId,
+    /// The function's name.
+    pub name: String,
+    /// The calls that are parallel regions.
+    pub calls: u64,
+    /// Their total duration, in nanoseconds.
+    pub total_ns: u64,
+    /// The metrics over all the calls, duration-weighted: `mean_busy_ns`,
+    /// `max_busy_ns` and `runtime_ns` are sums over the calls, `workers` the
+    /// most in a call.
+    pub efficiency: Efficiency,
+    /// The longest calls, longest first; at most [`MAX_REGION_CALLS`].
+    pub longest: Vec<RegionCall>,
+}
+
+/// One call of a [`Region`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RegionCall {
+    /// The calling thread: an index into [`ParallelSummary::threads`].
+    pub thread: usize,
+    /// The call's start, in nanoseconds since the start of recording.
+    pub start_ns: u64,
+    /// The call's duration, in nanoseconds.
+    pub duration_ns: u64,
+    /// The metrics over the workers' useful time inside the call.
+    pub efficiency: Efficiency,
+    /// The useful time of each thread inside the call: the calling thread
+    /// first, then the other workers in thread order.
+    pub busy: Vec<RegionBusy>,
+}
+
+/// A thread's useful time inside a [`RegionCall`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RegionBusy {
+    /// An index into [`ParallelSummary::threads`].
+    pub thread: usize,
+    /// Useful time inside the call, in nanoseconds.
+    pub busy_ns: u64,
+}
+
+impl ParallelSummary {
+    /// Whether more than one thread did work.
+    pub fn is_parallel(&self) -> bool {
+        self.threads.iter().filter(|t| t.busy_ns > 0).count() > 1
+    }
+
+    /// The oversubscription warning line (without a trailing newline), when
+    /// [`oversubscribed`](Self::oversubscribed):
+    /// `WARNING: oversubscribed: up to N busy threads on M cores ...`.
+    pub fn warning(&self) -> Option<String> {
+        if !self.oversubscribed {
+            return None;
+        }
+        let c = &self.concurrency;
+        let cores = c.cores?;
+        let advice = "limit nested thread pools (threads x inner threads <= cores)";
+        Some(match (c.peak, c.over_cores_ns) {
+            (Some(peak), Some(over)) => format!(
+                "WARNING: oversubscribed: up to {peak} busy threads on {cores} cores; \
+                 more than {cores} busy for {} ({:.1}% of the runtime); {advice}",
+                super::text::duration(over),
+                percent(over, self.runtime_ns),
+            ),
+            _ => format!(
+                "WARNING: oversubscribed: {:.2} busy threads on average on {cores} cores; \
+                 {advice}",
+                c.mean
+            ),
+        })
+    }
+}
+
+/// `part / whole` in percent (0 for an empty whole).
+pub(crate) fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+impl Profile {
+    /// The parallel summary of this profile: useful time per thread, load
+    /// balance, communication and parallel efficiency for the whole run and
+    /// per parallel region, and concurrency against the available cores.
+    /// Regions and peak concurrency need a timeline. See [`ParallelSummary`].
+    pub fn parallel_summary(&self) -> ParallelSummary {
+        summarize(self)
+    }
+}
+
+/// Whether a thread is the folded tree of exited threads.
+fn is_folded(t: &ThreadProfile) -> bool {
+    t.name.starts_with('(') && t.name.ends_with(" exited threads)")
+}
+
+/// One thread's timeline, prepared.
+struct Timeline<'a> {
+    spans: &'a [Span],
+    /// Span indices by start, longest first at equal starts: a pre-order walk
+    /// of the thread's nesting.
+    order: Vec<u32>,
+    /// The union of the spans: when the thread was inside a profiled scope.
+    busy: IntervalSet,
+    /// The outermost spans (start, site), by start.
+    roots: Vec<(u64, SiteId)>,
+}
+
+impl<'a> Timeline<'a> {
+    fn new(spans: &'a [Span]) -> Self {
+        let mut order: Vec<u32> = (0..spans.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| {
+            let s = &spans[i as usize];
+            (s.start_ns, std::cmp::Reverse(s.end_ns()), i)
+        });
+        let busy = IntervalSet::union(spans.iter().map(|s| (s.start_ns, s.end_ns())).collect());
+        let mut roots = Vec::new();
+        let mut root_end = None;
+        for &i in &order {
+            let s = &spans[i as usize];
+            if root_end.is_none_or(|e| s.start_ns >= e) {
+                roots.push((s.start_ns, s.site));
+                root_end = Some(s.end_ns());
+            }
+        }
+        Timeline {
+            spans,
+            order,
+            busy,
+            roots,
+        }
+    }
+
+    /// Whether an outermost span starting in `[a, b)` is a call of `site`.
+    fn calls_in(&self, a: u64, b: u64, site: SiteId) -> bool {
+        let from = self.roots.partition_point(|&(s, _)| s < a);
+        self.roots[from..]
+            .iter()
+            .take_while(|&&(s, _)| s < b)
+            .any(|&(_, x)| x == site)
+    }
+}
+
+/// A call that forks and joins work on other threads.
+struct Candidate {
+    thread: u32,
+    /// Position in the thread's `order`.
+    pos: u32,
+    start: u64,
+    end: u64,
+    /// The other threads whose busy time near the call lies inside it.
+    workers: Vec<u32>,
+}
+
+/// Computes the [`ParallelSummary`] of a profile (the same as
+/// [`Profile::parallel_summary`]).
+pub fn summarize(profile: &Profile) -> ParallelSummary {
+    let threads = &profile.threads;
+    let busy: Vec<u64> = threads.iter().map(ThreadProfile::root_time_ns).collect();
+    let counted = |i: usize| !is_folded(&threads[i]);
+    let max_busy = (0..threads.len())
+        .filter(|&i| counted(i))
+        .map(|i| busy[i])
+        .max()
+        .unwrap_or(0);
+    let has_timeline = threads.iter().any(|t| !t.timeline.is_empty());
+    let (start_ns, extent, runtime_source) = if has_timeline {
+        let start = threads
+            .iter()
+            .flat_map(|t| t.timeline.iter().map(|s| s.start_ns))
+            .min()
+            .unwrap_or(0);
+        let end = threads
+            .iter()
+            .flat_map(|t| t.timeline.iter().map(Span::end_ns))
+            .max()
+            .unwrap_or(0);
+        (start, end - start, RuntimeSource::Timeline)
+    } else {
+        (0, profile.meta.duration_ns, RuntimeSource::Duration)
+    };
+    let runtime_ns = extent.max(max_busy);
+    let efficiency = Efficiency::from_busy(
+        (0..threads.len()).filter(|&i| counted(i)).map(|i| busy[i]),
+        runtime_ns,
+    );
+    let cores = (profile.meta.available_cores > 0).then_some(profile.meta.available_cores);
+
+    let timelines: Vec<Timeline<'_>> = threads.iter().map(|t| Timeline::new(&t.timeline)).collect();
+    let regions_found = if has_timeline {
+        find_regions(&timelines)
+    } else {
+        Vec::new()
+    };
+
+    // Useful time for concurrency: busy, less the bodies of one's own regions.
+    let mut waits: Vec<Vec<(u64, u64)>> = vec![Vec::new(); threads.len()];
+    for c in &regions_found {
+        let tl = &timelines[c.thread as usize];
+        let inner = descendants(tl, c);
+        let own = IntervalSet::union(vec![(c.start, c.end)]);
+        waits[c.thread as usize].extend(own.minus(&inner).iter());
+    }
+    let useful: Vec<IntervalSet> = timelines
+        .iter()
+        .zip(waits)
+        .map(|(tl, w)| tl.busy.minus(&IntervalSet::union(w)))
+        .collect();
+
+    let summary_threads = threads
+        .iter()
+        .enumerate()
+        .map(|(i, t)| ThreadBusy {
+            id: t.id,
+            name: t.name.clone(),
+            pid: t.pid,
+            busy_ns: busy[i],
+            waiting_ns: has_timeline.then(|| timelines[i].busy.total() - useful[i].total()),
+            folded: is_folded(t),
+        })
+        .collect();
+
+    let concurrency = if has_timeline {
+        sweep(&useful, start_ns, runtime_ns, cores)
+    } else {
+        let total: u128 = busy.iter().map(|&b| u128::from(b)).sum();
+        Concurrency {
+            cores,
+            mean: if runtime_ns == 0 {
+                0.0
+            } else {
+                total as f64 / runtime_ns as f64
+            },
+            peak: None,
+            peak_ns: None,
+            over_cores_ns: None,
+            from_timeline: false,
+        }
+    };
+    let oversubscribed = match (cores, concurrency.over_cores_ns) {
+        (Some(_), Some(over)) => {
+            over > 0 && over as f64 >= OVERSUBSCRIPTION_MIN_FRACTION * runtime_ns as f64
+        }
+        (Some(c), None) => concurrency.mean > f64::from(c),
+        (None, _) => false,
+    };
+
+    let (regions, regions_omitted) = group_regions(profile, &timelines, &useful, &regions_found);
+
+    ParallelSummary {
+        runtime_ns,
+        runtime_source,
+        start_ns,
+        threads: summary_threads,
+        efficiency,
+        concurrency,
+        oversubscribed,
+        regions,
+        regions_omitted,
+        timeline_dropped: threads.iter().map(|t| t.timeline_dropped).sum(),
+    }
+}
+
+/// The union of the scopes nested in a candidate's call, clipped to it.
+fn descendants(tl: &Timeline<'_>, c: &Candidate) -> IntervalSet {
+    let mut inner = Vec::new();
+    for &i in &tl.order[c.pos as usize + 1..] {
+        let s = &tl.spans[i as usize];
+        if s.start_ns >= c.end {
+            break;
+        }
+        inner.push((s.start_ns.max(c.start), s.end_ns().min(c.end)));
+    }
+    IntervalSet::union(inner)
+}
+
+/// The calls that are parallel regions (see [`ParallelSummary`]).
+fn find_regions(timelines: &[Timeline<'_>]) -> Vec<Candidate> {
+    let active: Vec<u32> = (0..timelines.len() as u32)
+        .filter(|&u| !timelines[u as usize].busy.is_empty())
+        .collect();
+    let mut candidates = Vec::new();
+    for &t in &active {
+        let tl = &timelines[t as usize];
+        // Spans are visited by start: one search cursor per other thread.
+        let mut hints = vec![0usize; timelines.len()];
+        let mut workers: Vec<u32> = Vec::new();
+        for (pos, &i) in tl.order.iter().enumerate() {
+            let s = &tl.spans[i as usize];
+            let (start, end) = (s.start_ns, s.end_ns());
+            if end <= start {
+                continue;
+            }
+            workers.clear();
+            for &u in &active {
+                if u != t
+                    && matches!(
+                        timelines[u as usize]
+                            .busy
+                            .within_from(&mut hints[u as usize], start, end),
+                        Within::Inside(_)
+                    )
+                {
+                    workers.push(u);
+                }
+            }
+            // A call enclosing a call of the same function on another thread
+            // is that call's peer (two workers), not its fork.
+            let peer = workers
+                .iter()
+                .any(|&u| timelines[u as usize].calls_in(start, end, s.site));
+            if !workers.is_empty() && !peer {
+                candidates.push(Candidate {
+                    thread: t,
+                    pos: pos as u32,
+                    start,
+                    end,
+                    workers: workers.clone(),
+                });
+            }
+        }
+    }
+    // A call inside a candidate of another thread is part of that one.
+    candidates.sort_unstable_by_key(|c| (c.start, std::cmp::Reverse(c.end), c.thread, c.pos));
+    // The latest end so far, and the latest of the other threads.
+    let mut best: Option<(u64, u32)> = None;
+    let mut second: Option<u64> = None;
+    let mut keep = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let other_end = match best {
+            Some((end, thread)) if thread != c.thread => Some(end),
+            _ => second,
+        };
+        let inside_other = other_end.is_some_and(|e| e >= c.end);
+        match best {
+            Some((end, thread)) if thread == c.thread => best = Some((end.max(c.end), thread)),
+            Some((end, _)) if c.end > end => {
+                second = Some(end);
+                best = Some((c.end, c.thread));
+            }
+            Some(_) => second = Some(second.map_or(c.end, |s| s.max(c.end))),
+            None => best = Some((c.end, c.thread)),
+        }
+        if !inside_other {
+            keep.push(c);
+        }
+    }
+    keep
+}
+
+/// Counts busy threads over time: mean, peak, and time above the cores.
+fn sweep(useful: &[IntervalSet], start: u64, runtime: u64, cores: Option<u32>) -> Concurrency {
+    let mut events: Vec<(u64, i32)> = Vec::with_capacity(useful.iter().map(|u| 2 * u.len()).sum());
+    for set in useful {
+        for (s, e) in set.iter() {
+            events.push((s, 1));
+            events.push((e, -1));
+        }
+    }
+    events.sort_unstable();
+    let mut count: i64 = 0;
+    let mut prev = start;
+    let (mut area, mut over) = (0u128, 0u64);
+    let mut at_level: Vec<u64> = Vec::new();
+    for (t, delta) in events {
+        let dt = t.saturating_sub(prev);
+        if dt > 0 && count > 0 {
+            let level = count as usize;
+            area += u128::from(dt) * count as u128;
+            if at_level.len() <= level {
+                at_level.resize(level + 1, 0);
+            }
+            at_level[level] += dt;
+            if cores.is_some_and(|c| count > i64::from(c)) {
+                over += dt;
+            }
+        }
+        prev = prev.max(t);
+        count += i64::from(delta);
+    }
+    let peak = at_level.iter().rposition(|&ns| ns > 0).unwrap_or(0);
+    Concurrency {
+        cores,
+        mean: if runtime == 0 {
+            0.0
+        } else {
+            area as f64 / runtime as f64
+        },
+        peak: Some(peak as u32),
+        peak_ns: Some(at_level.get(peak).copied().unwrap_or(0)),
+        over_cores_ns: cores.map(|_| over),
+        from_timeline: true,
+    }
+}
+
+/// Per-call metrics, grouped by function, longest total first.
+fn group_regions(
+    profile: &Profile,
+    timelines: &[Timeline<'_>],
+    useful: &[IntervalSet],
+    found: &[Candidate],
+) -> (Vec<Region>, usize) {
+    struct Acc {
+        calls: u64,
+        total: u64,
+        sum_mean: f64,
+        sum_max: u64,
+        workers: u32,
+        longest: Vec<RegionCall>,
+    }
+    let mut by_site: HashMap<SiteId, Acc> = HashMap::new();
+    for c in found {
+        let tl = &timelines[c.thread as usize];
+        let site = tl.spans[tl.order[c.pos as usize] as usize].site;
+        let mut busy = vec![RegionBusy {
+            thread: c.thread as usize,
+            busy_ns: useful[c.thread as usize].measure_in(c.start, c.end),
+        }];
+        busy.extend(c.workers.iter().map(|&u| RegionBusy {
+            thread: u as usize,
+            busy_ns: useful[u as usize].measure_in(c.start, c.end),
+        }));
+        let duration = c.end - c.start;
+        let Some(eff) = Efficiency::from_busy(busy.iter().map(|b| b.busy_ns), duration) else {
+            continue;
+        };
+        let acc = by_site.entry(site).or_insert(Acc {
+            calls: 0,
+            total: 0,
+            sum_mean: 0.0,
+            sum_max: 0,
+            workers: 0,
+            longest: Vec::new(),
+        });
+        acc.calls += 1;
+        acc.total = acc.total.saturating_add(duration);
+        acc.sum_mean += eff.mean_busy_ns;
+        acc.sum_max = acc.sum_max.saturating_add(eff.max_busy_ns);
+        acc.workers = acc.workers.max(eff.workers);
+        acc.longest.push(RegionCall {
+            thread: c.thread as usize,
+            start_ns: c.start,
+            duration_ns: duration,
+            efficiency: eff,
+            busy,
+        });
+        if acc.longest.len() >= 4 * MAX_REGION_CALLS {
+            longest_first(&mut acc.longest);
+        }
+    }
+    let mut regions: Vec<Region> = by_site
+        .into_iter()
+        .map(|(site, mut acc)| {
+            longest_first(&mut acc.longest);
+            Region {
+                site,
+                name: profile
+                    .sites
+                    .get(site as usize)
+                    .map_or_else(|| format!("<site {site}>"), |s| s.name.clone()),
+                calls: acc.calls,
+                total_ns: acc.total,
+                efficiency: Efficiency::from_sums(
+                    acc.workers,
+                    acc.sum_mean,
+                    acc.sum_max,
+                    acc.total,
+                ),
+                longest: acc.longest,
+            }
+        })
+        .collect();
+    regions.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.site.cmp(&b.site)));
+    let omitted = regions.len().saturating_sub(MAX_REGIONS);
+    regions.truncate(MAX_REGIONS);
+    (regions, omitted)
+}
+
+/// Sorts calls longest first (then by start) and keeps [`MAX_REGION_CALLS`].
+fn longest_first(calls: &mut Vec<RegionCall>) {
+    calls.sort_by(|a, b| {
+        b.duration_ns
+            .cmp(&a.duration_ns)
+            .then(a.start_ns.cmp(&b.start_ns))
+            .then(a.thread.cmp(&b.thread))
+    });
+    calls.truncate(MAX_REGION_CALLS);
+}
