@@ -208,7 +208,10 @@ impl Profile {
     /// recorded, then the callers and callees) to `path`, atomically.
     pub fn write_pstats_text(&self, path: &Path) -> Result<(), Error> {
         let stats = self.stats().sort_by(crate::SortKey::Cumulative);
-        let section = self.parallel_section().map(|s| format!("{s}\n")).unwrap_or_default();
+        let section = self
+            .parallel_section()
+            .map(|s| format!("{s}\n"))
+            .unwrap_or_default();
         crate::emit::write_atomic(path, |w| {
             write!(w, "{stats}{section}{}{}", stats.callers(), stats.callees())?;
             Ok(())
@@ -218,7 +221,10 @@ impl Profile {
     /// The parallel summary (the stored one, or computed now) when it has
     /// something to say: more than one thread did work, or a timeline exists.
     pub fn parallel_section(&self) -> Option<crate::analysis::ParallelSummary> {
-        let summary = self.parallel.clone().unwrap_or_else(|| self.parallel_summary());
+        let summary = self
+            .parallel
+            .clone()
+            .unwrap_or_else(|| self.parallel_summary());
         (summary.is_parallel() || summary.concurrency.from_timeline).then_some(summary)
     }
 }

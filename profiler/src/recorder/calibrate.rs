@@ -72,14 +72,16 @@ fn probed(x: u64) -> u64 {
 }
 
 /// Runs on a hidden thread: rounds of calls to a fixed-work function with
-/// and without the probe around it. The outer cost is the difference of the
-/// fastest rounds per call; the inner cost is the fastest round's recorded
-/// time per call minus the unprobed call's cost, clamped to `[0, outer]`.
+/// and without the probe around it, back to back. Each round gives the
+/// probe's cost per call in all (probed minus bare) and inside the call's own
+/// interval (recorded minus bare); the median over rounds is kept, which a
+/// noisy neighbour on a shared machine moves far less than a minimum of
+/// unpaired rounds. The inner cost is clamped to `[0, outer]`.
 fn measure() -> (f64, f64) {
     super::registry::hide_current_thread();
     clock::init();
-    const CALLS: u64 = 2_000;
-    const ROUNDS: usize = 50;
+    const CALLS: u64 = 1_000;
+    const ROUNDS: usize = 101;
     probed(0); // registers the thread and the site
     let node_ticks = || {
         super::current()
@@ -93,7 +95,8 @@ fn measure() -> (f64, f64) {
             })
             .unwrap_or(0)
     };
-    let (mut best_bare, mut best_probed, mut best_inner) = (u64::MAX, u64::MAX, u64::MAX);
+    let mut outer = Vec::with_capacity(ROUNDS);
+    let mut inner = Vec::with_capacity(ROUNDS);
     for _ in 0..ROUNDS {
         let t0 = clock::now();
         for i in 0..CALLS {
@@ -106,12 +109,15 @@ fn measure() -> (f64, f64) {
             probed(i);
         }
         let t3 = clock::now();
-        let inner = node_ticks() - before;
-        best_bare = best_bare.min(t1 - t0);
-        best_probed = best_probed.min(t3 - t2);
-        best_inner = best_inner.min(inner);
+        let recorded = node_ticks() - before;
+        let bare_ticks = (t1 - t0) as f64;
+        outer.push(((t3 - t2) as f64 - bare_ticks) / CALLS as f64);
+        inner.push((recorded as f64 - bare_ticks) / CALLS as f64);
     }
-    let outer = best_probed.saturating_sub(best_bare) as f64 / CALLS as f64;
-    let inner = (best_inner as f64 - best_bare as f64) / CALLS as f64;
-    (inner.clamp(0.0, outer), outer)
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let outer = median(&mut outer).max(0.0);
+    (median(&mut inner).clamp(0.0, outer), outer)
 }

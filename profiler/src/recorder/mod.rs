@@ -308,4 +308,3 @@ fn enter_first(site: &'static Site) -> Guard {
 pub(crate) fn forget_current_thread() {
     let _ = LOCAL.try_with(|l| l.set(std::ptr::null()));
 }
-
