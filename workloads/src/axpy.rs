@@ -1,0 +1,412 @@
+//! The axpy I/O pipeline: read vectors A_i and B_i from binary files,
+//! compute Y_i = alpha * A_i + B_i, write Y_i to a binary file.
+//!
+//! Files hold little-endian `f64`s. [`prepare`] writes `--files` pairs of
+//! `--nums-per-file` numbers into a fresh work folder (removed again when the
+//! [`Input`] is dropped); each run reads them and writes the results beside
+//! them. Modes:
+//!
+//! - `seq`: file after file, read, compute, write;
+//! - `overlapped`: a reader, a compute and a writer thread joined by bounded
+//!   channels, so reading file i+1 overlaps computing file i and writing file
+//!   i-1 (concurrency: three threads whatever `--threads` says);
+//! - `threads`: the files cut into contiguous blocks, one per `std::thread`
+//!   worker (parallelism over files);
+//! - `rayon`: files handed out by a rayon pool.
+//!
+//! Y_i does not depend on the mode (each element is one multiply-add), and
+//! the answer, a fingerprint of every Y_i and their sum, is combined in file
+//! order.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+
+use profiler::profile;
+use rayon::prelude::*;
+
+use crate::rng::{Fnv, mix64};
+use crate::{Error, Mode, Workload, block_range, pool, scoped_workers, worker_name};
+
+/// Messages in flight between two pipeline stages (`overlapped` mode).
+pub const CHANNEL_DEPTH: usize = 2;
+
+/// Sizes of the `axpy` workload.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    /// Pairs of input files (`--files`).
+    pub files: usize,
+    /// Numbers per file (`--nums-per-file`).
+    pub nums_per_file: usize,
+    /// The scalar alpha (`--alpha`).
+    pub alpha: f64,
+    /// Seed of the files' contents (`--seed`).
+    pub seed: u64,
+    /// Where the work folder is made (`--work-dir`); the system's temporary
+    /// folder when `None`.
+    pub work_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            files: 32,
+            nums_per_file: 1_000_000,
+            alpha: 2.5,
+            seed: 2024,
+            work_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// Small sizes for tests.
+    pub fn small() -> Self {
+        Config {
+            files: 5,
+            nums_per_file: 10_001,
+            ..Config::default()
+        }
+    }
+
+    /// Checks the sizes.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.files == 0 {
+            return Err(Error::Invalid("--files must be at least 1".into()));
+        }
+        if self.nums_per_file == 0 {
+            return Err(Error::Invalid("--nums-per-file must be at least 1".into()));
+        }
+        if self.files > 100_000 {
+            return Err(Error::Invalid("--files must be at most 100000".into()));
+        }
+        if self.nums_per_file > 1 << 30 {
+            return Err(Error::Invalid(
+                "--nums-per-file must be at most 2^30".into(),
+            ));
+        }
+        if !self.alpha.is_finite() {
+            return Err(Error::Invalid("--alpha must be a finite number".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The prepared input files. Dropping it removes the work folder.
+#[derive(Debug)]
+pub struct Input {
+    cfg: Config,
+    dir: WorkDir,
+}
+
+impl Input {
+    /// The work folder holding the files.
+    pub fn dir(&self) -> &Path {
+        &self.dir.0
+    }
+
+    fn a(&self, i: usize) -> PathBuf {
+        self.dir().join(format!("a_{i:05}.bin"))
+    }
+
+    fn b(&self, i: usize) -> PathBuf {
+        self.dir().join(format!("b_{i:05}.bin"))
+    }
+
+    fn y(&self, i: usize) -> PathBuf {
+        self.dir().join(format!("y_{i:05}.bin"))
+    }
+}
+
+/// A folder removed, with its contents, when dropped.
+#[derive(Debug)]
+struct WorkDir(PathBuf);
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if let Err(e) = fs::remove_dir_all(&self.0) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                eprintln!("workloads: cannot remove {}: {e}", self.0.display());
+            }
+        }
+    }
+}
+
+/// Makes a fresh work folder under `parent` (created if needed).
+fn make_work_dir(parent: &Path) -> Result<WorkDir, Error> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let pid = std::process::id();
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = parent.join(format!("axpy-work-{pid}-{n}"));
+        match fs::create_dir(&dir) {
+            Ok(()) => return Ok(WorkDir(dir)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(&dir, e)),
+        }
+    }
+}
+
+/// The answer: a fingerprint of the result files.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Checksum {
+    /// Result files written.
+    pub files: usize,
+    /// Numbers per file.
+    pub nums_per_file: usize,
+    /// Sum of every result number (per file in order, then over files in
+    /// order).
+    pub sum: f64,
+    /// FNV-1a over the files' fingerprints, in file order.
+    pub hash: u64,
+}
+
+impl std::fmt::Display for Checksum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} result files of {} numbers: sum {:.6}, hash {:#018x}",
+            self.files, self.nums_per_file, self.sum, self.hash
+        )
+    }
+}
+
+/// One result file's fingerprint and sum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FileSum {
+    hash: u64,
+    sum: f64,
+}
+
+/// Writes the input files into a fresh work folder (untimed set-up, in
+/// parallel over files on `threads` threads).
+#[profile]
+pub fn prepare(cfg: &Config, threads: usize) -> Result<Input, Error> {
+    cfg.validate()?;
+    let parent = cfg.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let input = Input {
+        cfg: cfg.clone(),
+        dir: make_work_dir(&parent)?,
+    };
+    let pool = pool(Workload::Axpy, "prepare", threads)?;
+    pool.install(|| {
+        (0..cfg.files).into_par_iter().try_for_each(|i| {
+            let a = random_vector(cfg.seed, 2 * i as u64, cfg.nums_per_file);
+            write_vector(&input.a(i), &a)?;
+            let b = random_vector(cfg.seed, 2 * i as u64 + 1, cfg.nums_per_file);
+            write_vector(&input.b(i), &b)
+        })
+    })?;
+    Ok(input)
+}
+
+/// `n` numbers uniform in [-1, 1), from stream `stream` of `seed`.
+#[profile]
+fn random_vector(seed: u64, stream: u64, n: usize) -> Vec<f64> {
+    let base = mix64(seed ^ mix64(stream));
+    (0..n as u64)
+        .map(|j| (mix64(base.wrapping_add(j)) >> 11) as f64 * (2.0 / (1u64 << 53) as f64) - 1.0)
+        .collect()
+}
+
+/// Reads a file of little-endian `f64`s, which must hold `n` numbers.
+#[profile]
+pub fn read_vector(path: &Path, n: usize) -> Result<Vec<f64>, Error> {
+    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.len() != n * 8 {
+        return Err(Error::Failed(format!(
+            "{}: {} bytes, expected {}",
+            path.display(),
+            bytes.len(),
+            n * 8
+        )));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
+/// Writes `v` as little-endian `f64`s.
+#[profile]
+pub fn write_vector(path: &Path, v: &[f64]) -> Result<(), Error> {
+    let mut bytes = Vec::with_capacity(v.len() * 8);
+    for x in v {
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    fs::write(path, &bytes).map_err(|e| Error::io(path, e))
+}
+
+/// y = alpha * a + y, and the result's fingerprint and sum.
+#[profile]
+fn axpy(alpha: f64, a: &[f64], y: &mut [f64]) -> FileSum {
+    for (yi, &ai) in y.iter_mut().zip(a) {
+        *yi += alpha * ai;
+    }
+    // The fingerprint: a position-dependent hash of every element's bits,
+    // added up (cheap, and any changed element changes it).
+    let mut hash = 0u64;
+    let mut sum = 0.0;
+    for (j, yi) in y.iter().enumerate() {
+        sum += *yi;
+        hash = hash.wrapping_add(mix64(
+            yi.to_bits() ^ (j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ));
+    }
+    FileSum { hash, sum }
+}
+
+/// Read, compute, write for file `i`.
+#[profile]
+fn process_file(input: &Input, i: usize) -> Result<FileSum, Error> {
+    let n = input.cfg.nums_per_file;
+    let a = read_vector(&input.a(i), n)?;
+    let mut y = read_vector(&input.b(i), n)?;
+    let s = axpy(input.cfg.alpha, &a, &mut y);
+    write_vector(&input.y(i), &y)?;
+    Ok(s)
+}
+
+/// Runs the pipeline in `mode` on `threads` threads.
+pub fn run(input: &Input, mode: Mode, threads: usize) -> Result<Checksum, Error> {
+    let sums = match mode {
+        Mode::Seq => axpy_seq(input)?,
+        Mode::Overlapped => axpy_overlapped(input)?,
+        Mode::Threads => axpy_threads(input, threads)?,
+        Mode::Rayon => axpy_rayon(input, threads)?,
+        other => return Err(Workload::Axpy.mode_error(other)),
+    };
+    let mut hash = Fnv::default();
+    let mut sum = 0.0;
+    for s in &sums {
+        hash.write_u64(s.hash);
+        sum += s.sum;
+    }
+    Ok(Checksum {
+        files: sums.len(),
+        nums_per_file: input.cfg.nums_per_file,
+        sum,
+        hash: hash.finish(),
+    })
+}
+
+/// Sequential: file after file.
+#[profile]
+fn axpy_seq(input: &Input) -> Result<Vec<FileSum>, Error> {
+    (0..input.cfg.files)
+        .map(|i| process_file(input, i))
+        .collect()
+}
+
+/// Files cut into contiguous blocks, one per `std::thread` worker.
+#[profile]
+fn axpy_threads(input: &Input, threads: usize) -> Result<Vec<FileSum>, Error> {
+    let parts = scoped_workers(Workload::Axpy, Mode::Threads, threads, |t| {
+        block_range(input.cfg.files, threads, t)
+            .map(|i| process_file(input, i))
+            .collect::<Result<Vec<_>, Error>>()
+    })?;
+    let mut all = Vec::with_capacity(input.cfg.files);
+    for p in parts {
+        all.extend(p?);
+    }
+    Ok(all)
+}
+
+/// Files handed out by a rayon pool.
+#[profile]
+fn axpy_rayon(input: &Input, threads: usize) -> Result<Vec<FileSum>, Error> {
+    let pool = pool(Workload::Axpy, Mode::Rayon, threads)?;
+    pool.install(|| {
+        (0..input.cfg.files)
+            .into_par_iter()
+            .map(|i| process_file(input, i))
+            .collect()
+    })
+}
+
+/// Reader, compute and writer threads joined by bounded channels.
+#[profile]
+fn axpy_overlapped(input: &Input) -> Result<Vec<FileSum>, Error> {
+    let (to_compute, from_reader) = sync_channel::<(usize, Vec<f64>, Vec<f64>)>(CHANNEL_DEPTH);
+    let (to_writer, from_compute) = sync_channel::<(usize, Vec<f64>, FileSum)>(CHANNEL_DEPTH);
+    let spawn_err = |e: std::io::Error| Error::Failed(format!("cannot spawn a thread: {e}"));
+    let name = |stage| worker_name(Workload::Axpy, Mode::Overlapped, stage);
+    std::thread::scope(|s| {
+        let reader = std::thread::Builder::new()
+            .name(name("reader"))
+            .spawn_scoped(s, move || read_stage(input, to_compute))
+            .map_err(spawn_err)?;
+        let alpha = input.cfg.alpha;
+        let compute = std::thread::Builder::new()
+            .name(name("compute"))
+            .spawn_scoped(s, move || compute_stage(alpha, from_reader, to_writer))
+            .map_err(spawn_err)?;
+        let writer = std::thread::Builder::new()
+            .name(name("writer"))
+            .spawn_scoped(s, move || write_stage(input, from_compute))
+            .map_err(spawn_err)?;
+        let panicked = |_| Error::Failed("an axpy pipeline stage panicked".into());
+        let written = writer.join().map_err(panicked)?;
+        compute.join().map_err(panicked)?;
+        // The reader's error explains a short pipeline best: report it first.
+        reader.join().map_err(panicked)??;
+        written
+    })
+}
+
+/// Pipeline stage 1: reads A_i and B_i, in file order.
+#[profile]
+fn read_stage(
+    input: &Input,
+    out: std::sync::mpsc::SyncSender<(usize, Vec<f64>, Vec<f64>)>,
+) -> Result<(), Error> {
+    let n = input.cfg.nums_per_file;
+    for i in 0..input.cfg.files {
+        let a = read_vector(&input.a(i), n)?;
+        let b = read_vector(&input.b(i), n)?;
+        if out.send((i, a, b)).is_err() {
+            break; // a later stage stopped; its error is reported
+        }
+    }
+    Ok(())
+}
+
+/// Pipeline stage 2: computes Y_i = alpha * A_i + B_i.
+#[profile]
+fn compute_stage(
+    alpha: f64,
+    input: std::sync::mpsc::Receiver<(usize, Vec<f64>, Vec<f64>)>,
+    out: std::sync::mpsc::SyncSender<(usize, Vec<f64>, FileSum)>,
+) {
+    for (i, a, mut y) in input {
+        let s = axpy(alpha, &a, &mut y);
+        if out.send((i, y, s)).is_err() {
+            break;
+        }
+    }
+}
+
+/// Pipeline stage 3: writes Y_i; returns the fingerprints in file order.
+#[profile]
+fn write_stage(
+    input: &Input,
+    from: std::sync::mpsc::Receiver<(usize, Vec<f64>, FileSum)>,
+) -> Result<Vec<FileSum>, Error> {
+    let mut sums = Vec::with_capacity(input.cfg.files);
+    for (i, y, s) in from {
+        write_vector(&input.y(i), &y)?;
+        debug_assert_eq!(i, sums.len());
+        sums.push(s);
+    }
+    if sums.len() != input.cfg.files {
+        return Err(Error::Failed(format!(
+            "the axpy pipeline stopped after {} of {} files",
+            sums.len(),
+            input.cfg.files
+        )));
+    }
+    Ok(sums)
+}
