@@ -465,8 +465,9 @@ fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
     let n_sites = profile.sites.len();
     let mut funcs: Vec<Option<Figures>> = vec![None; n_sites];
     // Edges (caller site, callee site) get dense ids, so the walk below does
-    // one hash lookup per node and none per step.
-    let mut edge_ids: FastMap<(SiteId, SiteId), u32> = FastMap::default();
+    // one lookup per node and none per step: through a sites x sites table
+    // when that is small, through a hash map otherwise.
+    let mut edges = EdgeIds::new(n_sites);
     let mut edge_keys: Vec<(SiteId, SiteId)> = Vec::new();
     let mut edge_figs: Vec<Figures> = Vec::new();
     const NO_EDGE: u32 = u32::MAX;
@@ -480,13 +481,11 @@ fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
             .iter()
             .map(|node| match node.parent() {
                 None => NO_EDGE,
-                Some(p) => *edge_ids
-                    .entry((t.nodes[p].site, node.site))
-                    .or_insert_with(|| {
-                        edge_keys.push((t.nodes[p].site, node.site));
-                        edge_figs.push(Figures::default());
-                        (edge_keys.len() - 1) as u32
-                    }),
+                Some(p) => edges.id((t.nodes[p].site, node.site), || {
+                    edge_keys.push((t.nodes[p].site, node.site));
+                    edge_figs.push(Figures::default());
+                    (edge_keys.len() - 1) as u32
+                }),
             })
             .collect();
         // Depth-first walk with per-site and per-edge counts of open activations.
@@ -550,4 +549,94 @@ fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
         });
     }
     out
+}
+
+/// Dense ids of (caller, callee) site pairs.
+enum EdgeIds {
+    /// `table[caller * n + callee]`, `u32::MAX` for none yet.
+    Table {
+        n: usize,
+        table: Vec<u32>,
+    },
+    Map(FastMap<(SiteId, SiteId), u32>),
+}
+
+impl EdgeIds {
+    /// Up to this many sites, a full table (16 MiB at most) beats hashing.
+    const TABLE_SITES: usize = 2048;
+
+    fn new(n_sites: usize) -> Self {
+        if n_sites <= Self::TABLE_SITES {
+            EdgeIds::Table {
+                n: n_sites,
+                table: vec![u32::MAX; n_sites * n_sites],
+            }
+        } else {
+            EdgeIds::Map(FastMap::default())
+        }
+    }
+
+    /// The id of `key`, made by `new_id` on first sight.
+    fn id(&mut self, key: (SiteId, SiteId), new_id: impl FnOnce() -> u32) -> u32 {
+        match self {
+            EdgeIds::Table { n, table } => {
+                let slot = &mut table[key.0 as usize * *n + key.1 as usize];
+                if *slot == u32::MAX {
+                    *slot = new_id();
+                }
+                *slot
+            }
+            EdgeIds::Map(map) => *map.entry(key).or_insert_with(new_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};
+
+    /// A deterministic tree over `n_sites` sites with recursion and repeated edges.
+    fn profile(n_sites: u32, extra_unused_sites: u32) -> Profile {
+        let sites = (0..n_sites + extra_unused_sites)
+            .map(|i| SiteInfo::new(format!("f{i}"), "m", "m.rs", i + 1))
+            .collect();
+        let mut x = 12345u64;
+        let mut nodes: Vec<Node> = Vec::new();
+        for i in 0..5000usize {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let parent = if i < 3 {
+                NO_PARENT
+            } else {
+                (x % i as u64) as u32
+            };
+            nodes.push(Node::new(
+                (x >> 20) as u32 % n_sites,
+                parent,
+                1 + x % 5,
+                1 + (x >> 8) % 1000,
+            ));
+        }
+        for i in (0..nodes.len()).rev() {
+            if let Some(p) = nodes[i].parent() {
+                nodes[p].time_ns += nodes[i].time_ns;
+            }
+        }
+        Profile::new(
+            Metadata::default(),
+            sites,
+            vec![ThreadProfile::new(1, "t", 1, nodes)],
+        )
+    }
+
+    #[test]
+    fn edge_table_and_edge_map_give_the_same_statistics() {
+        // 40 sites: the table path; the same sites plus 3000 unused ones: the map path.
+        let small = profile(40, 0);
+        let large = profile(40, 3000);
+        assert!(large.sites.len() > super::EdgeIds::TABLE_SITES);
+        assert_eq!(small.stats().functions(), large.stats().functions());
+        assert_eq!(small.stats().total_time_ns(), small.root_time_ns());
+    }
 }

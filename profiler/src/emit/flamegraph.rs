@@ -510,7 +510,7 @@ fn render(
             .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
     });
     if !has_time {
-        return empty_svg(&title, w);
+        return placeholder_svg(&title, "No profiled time was recorded.", w);
     }
     let mut o = Options::default();
     o.title = title;
@@ -527,8 +527,9 @@ fn render(
     w.flush()
 }
 
-/// The SVG for a profile without recorded time (inferno refuses to draw one).
-fn empty_svg(title: &str, w: &mut dyn Write) -> io::Result<()> {
+/// A small SVG saying that there is nothing to draw (inferno refuses to draw
+/// an empty graph): `title`, then `message`.
+fn placeholder_svg(title: &str, message: &str, w: &mut dyn Write) -> io::Result<()> {
     writeln!(w, r#"<?xml version="1.0" standalone="no"?>"#)?;
     writeln!(
         w,
@@ -541,7 +542,8 @@ fn empty_svg(title: &str, w: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         w,
-        r#"<text x="600" y="60" text-anchor="middle" font-family="Verdana" font-size="12">No profiled time was recorded.</text>"#
+        r#"<text x="600" y="60" text-anchor="middle" font-family="Verdana" font-size="12">{}</text>"#,
+        xml_escape(message)
     )?;
     writeln!(w, "</svg>")?;
     w.flush()
@@ -656,7 +658,7 @@ pub fn write_flame_chart_with(
     let lines = flame_chart_lines(profile, options);
     let title = title(profile, options, "Flame Chart");
     if !lines.iter().any(|(_, n)| *n > 0) {
-        return empty_chart_svg(&title, w);
+        return placeholder_svg(&title, "No timeline was recorded.", w);
     }
     // inferno draws the last line leftmost: newest first.
     let text: Vec<String> = lines
@@ -743,27 +745,6 @@ fn flame_chart_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(Str
         }
     }
     out
-}
-
-/// The flame chart's SVG when there is no timeline (inferno refuses to draw
-/// an empty chart).
-fn empty_chart_svg(title: &str, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, r#"<?xml version="1.0" standalone="no"?>"#)?;
-    writeln!(
-        w,
-        r#"<svg version="1.1" width="1200" height="80" viewBox="0 0 1200 80" xmlns="http://www.w3.org/2000/svg">"#
-    )?;
-    writeln!(
-        w,
-        r#"<text x="600" y="30" text-anchor="middle" font-family="Verdana" font-size="17">{}</text>"#,
-        xml_escape(title)
-    )?;
-    writeln!(
-        w,
-        r#"<text x="600" y="60" text-anchor="middle" font-family="Verdana" font-size="12">No timeline was recorded.</text>"#
-    )?;
-    writeln!(w, "</svg>")?;
-    w.flush()
 }
 
 impl Profile {

@@ -432,32 +432,48 @@ impl fmt::Display for CallReport<'_, '_> {
         if table.rows.iter().any(|r| !r.callers.is_empty()) {
             writeln!(f, "{:width$}    ncalls  tottime  cumtime", "")?;
         }
+        // Partners are listed by (file, line, name): rank the rows once
+        // instead of comparing strings for every edge.
+        let mut by_name: Vec<usize> = (0..table.rows.len()).collect();
+        by_name.sort_by(|&a, &b| {
+            let (x, y) = (&table.rows[a], &table.rows[b]);
+            (x.file, x.line, x.name).cmp(&(y.file, y.line, y.name))
+        });
+        let mut rank = vec![0usize; table.rows.len()];
+        for (r, &row) in by_name.iter().enumerate() {
+            rank[row] = r;
+        }
+        let mut partners: Vec<&(usize, Figures)> = Vec::new();
+        let mut calls = String::new();
         for &i in &list {
             let row = &table.rows[i];
             write!(f, "{:<width$}{arrow} ", row.label)?;
-            let mut partners: Vec<&(usize, Figures)> = match self.direction {
-                Direction::Callers => row.callers.iter().collect(),
-                Direction::Callees => row.callees.iter().collect(),
-            };
+            partners.clear();
+            match self.direction {
+                Direction::Callers => partners.extend(row.callers.iter()),
+                Direction::Callees => partners.extend(row.callees.iter()),
+            }
             if partners.is_empty() {
                 writeln!(f)?;
                 continue;
             }
-            partners.sort_by(|a, b| {
-                let (x, y) = (&table.rows[a.0], &table.rows[b.0]);
-                (x.file, x.line, x.name).cmp(&(y.file, y.line, y.name))
-            });
-            for (n, (p, fig)) in partners.into_iter().enumerate() {
-                let calls = calls_text(fig.ncalls, fig.pcalls);
+            partners.sort_by_key(|p| rank[p.0]);
+            for (n, (p, fig)) in partners.iter().enumerate() {
+                calls.clear();
+                if fig.ncalls == fig.pcalls {
+                    write!(calls, "{}", fig.ncalls)?;
+                } else {
+                    write!(calls, "{}/{}", fig.ncalls, fig.pcalls)?;
+                }
                 if n > 0 {
                     write!(f, "{:1$}", "", width + 1)?;
                 }
                 let w = if n == 0 { 7 } else { 9 };
                 writeln!(
                     f,
-                    "{calls:>w$} {} {}  {}",
-                    f8(seconds(fig.tottime_ns)),
-                    f8(seconds(fig.cumtime_ns)),
+                    "{calls:>w$} {:8.3} {:8.3}  {}",
+                    seconds(fig.tottime_ns),
+                    seconds(fig.cumtime_ns),
                     table.rows[*p].label
                 )?;
             }
