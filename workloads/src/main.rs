@@ -65,6 +65,11 @@ struct RunArgs {
     /// Report rows printed per workload.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Also record a timeline (every scope of 5 us or more) and write the
+    /// trace formats: trace.json (Perfetto), trace.prv/.pcf/.row (Paraver),
+    /// speedscope.json and flamechart.svg.
+    #[arg(long)]
+    timeline: bool,
     #[command(flatten)]
     sizes: SizeArgs,
 }
@@ -371,6 +376,9 @@ fn run(a: &RunArgs) -> Result<(), Error> {
     validate(&plan, &sizes)?;
     if a.top == 0 {
         return Err(Error::Invalid("--top must be at least 1".into()));
+    }
+    if a.timeline {
+        profiler::set_timeline(Some(profiler::TimelineConfig::default()));
     }
     let started = Instant::now();
     println!(
