@@ -172,30 +172,28 @@ fn end(cfg: &Session) -> Result<Profile, Error> {
 pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     type Writer = fn(&Profile, &Path) -> Result<(), Error>;
-    let outputs: [(&str, Writer); 5] = [
+    let mut outputs: Vec<(&str, Writer)> = vec![
         ("profile.json", |p, path| p.save(path)),
         ("pstats.txt", Profile::write_pstats_text),
         ("profile.prof", Profile::write_prof),
         ("callgrind.out", Profile::write_callgrind),
         ("flamegraph.svg", Profile::write_flamegraph),
     ];
+    let timeline = profile.threads.iter().any(|t| !t.timeline.is_empty());
+    if timeline {
+        outputs.extend([
+            ("trace.json", Profile::write_chrome_trace as Writer),
+            ("speedscope.json", Profile::write_speedscope),
+            ("flamechart.svg", Profile::write_flame_chart),
+        ]);
+    }
     let mut written = Vec::new();
     for (name, write) in outputs {
         let path = dir.join(name);
         write(profile, &path)?;
         written.push(path);
     }
-    if profile.threads.iter().any(|t| !t.timeline.is_empty()) {
-        let timeline: [(&str, Writer); 3] = [
-            ("trace.json", Profile::write_chrome_trace),
-            ("speedscope.json", Profile::write_speedscope),
-            ("flamechart.svg", Profile::write_flame_chart),
-        ];
-        for (name, write) in timeline {
-            let path = dir.join(name);
-            write(profile, &path)?;
-            written.push(path);
-        }
+    if timeline {
         profile.write_paraver(dir)?;
         written.extend(crate::emit::paraver::paths(dir));
     }

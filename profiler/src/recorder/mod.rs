@@ -132,12 +132,6 @@ impl Guard {
         }
     }
 
-    /// A guard that records nothing.
-    #[inline(always)]
-    pub fn noop() -> Guard {
-        Guard::inactive()
-    }
-
     /// Closes the frame, adding `calls` (1, or 0 for a resumed poll) to its node.
     #[inline(always)]
     pub(crate) fn close(self, calls: u64) {

@@ -60,10 +60,7 @@ fn gprof2dot_reads_our_prof_file() {
     let dot = String::from_utf8_lossy(&out.stdout);
     assert!(dot.starts_with("digraph"), "not a dot graph: {dot}");
     for name in ["main", "solve", "step", "fib"] {
-        assert!(
-            dot.contains(&format!("{name}:")) || dot.contains(name),
-            "{name} missing from the graph:\n{dot}"
-        );
+        assert!(dot.contains(name), "{name} missing from the graph:\n{dot}");
     }
     // main's node reads 100% (its cumulative time is the whole profile).
     assert!(dot.contains("100.00%"), "no 100% node:\n{dot}");
