@@ -52,6 +52,7 @@ pub mod analysis;
 mod clock;
 pub mod emit;
 mod error;
+mod fs;
 mod hash;
 pub mod profile;
 mod recorder;

@@ -1,5 +1,6 @@
 //! Turning the recorder's raw per-thread trees into a [`Profile`].
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use once_cell::sync::Lazy;
@@ -28,24 +29,123 @@ pub(crate) fn mark_start() {
 
 /// Takes a snapshot of everything recorded so far, on every thread.
 ///
-/// Threads that are still running contribute their completed calls; the
-/// calling thread's own open scopes are counted as ending now (as cProfile
-/// does with unmatched frames when it stops). May be called at any time, from
-/// any thread, while others record.
+/// Calls still running on any thread (open frames) are counted as ending
+/// now, with their time so far, as cProfile counts the frames still open
+/// when it is disabled; [`ThreadProfile::open`] lists them. May be called at
+/// any time, from any thread, while others record.
 pub fn snapshot() -> Profile {
     mark_start();
     let raw = recorder::capture();
+    build(&raw, None)
+}
+
+/// The counters when a session started, subtracted from its snapshots so
+/// that a session reports only what ran while it was open.
+#[derive(Debug)]
+pub(crate) struct Baseline {
+    threads: Vec<RawThread>,
+    /// The clock at the session's start.
+    tick: u64,
+    instant: std::time::Instant,
+    unix_s: f64,
+}
+
+/// Records the counters of completed calls now, for [`snapshot_since`].
+pub(crate) fn baseline() -> Baseline {
+    mark_start();
+    let threads = recorder::capture_counters();
+    Baseline {
+        threads,
+        tick: clock::now(),
+        instant: std::time::Instant::now(),
+        unix_s: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64()),
+    }
+}
+
+/// A snapshot of what was recorded since `base` was taken: every counter
+/// less its value then, paths not run since left out, timeline scopes that
+/// started before left out and the rest measured from `base`'s start. A call
+/// that was already running at `base` and ended after it counts whole.
+pub(crate) fn snapshot_since(base: &Baseline) -> Profile {
+    mark_start();
+    let mut raw = recorder::capture();
+    let before: HashMap<u64, &RawThread> = base.threads.iter().map(|t| (t.id, t)).collect();
+    for t in &mut raw {
+        if let Some(b) = before.get(&t.id) {
+            subtract(t, b);
+        }
+        t.timeline.retain(|s| s.start >= base.tick);
+        prune(t);
+    }
+    raw.retain(|t| !t.nodes.is_empty() || !t.timeline.is_empty() || t.timeline_dropped > 0);
+    build(&raw, Some(base))
+}
+
+/// `t` less the counters of `b`, an earlier capture of the same thread
+/// (whose nodes are a prefix of `t`'s: arenas only grow).
+fn subtract(t: &mut RawThread, b: &RawThread) {
+    for (n, old) in t.nodes.iter_mut().zip(&b.nodes) {
+        n.calls = n.calls.saturating_sub(old.calls);
+        n.ticks = n.ticks.saturating_sub(old.ticks);
+    }
+    t.timeline_dropped = t.timeline_dropped.saturating_sub(b.timeline_dropped);
+}
+
+/// Drops the nodes with no calls, no time and no descendant that has any,
+/// renumbering the rest (parents still come first).
+fn prune(t: &mut RawThread) {
+    let n = t.nodes.len();
+    let mut keep: Vec<bool> = t.nodes.iter().map(|n| n.calls > 0 || n.ticks > 0).collect();
+    for &i in &t.open {
+        keep[i as usize] = true;
+    }
+    for i in (0..n).rev() {
+        let p = t.nodes[i].parent;
+        if keep[i] && p != NO_PARENT {
+            keep[p as usize] = true;
+        }
+    }
+    if keep.iter().all(|&k| k) {
+        return;
+    }
+    let mut new_index = vec![NO_PARENT; n];
+    let mut nodes = Vec::with_capacity(n);
+    for (i, node) in t.nodes.iter().enumerate() {
+        if keep[i] {
+            new_index[i] = nodes.len() as u32;
+            let mut node = *node;
+            if node.parent != NO_PARENT {
+                node.parent = new_index[node.parent as usize];
+            }
+            nodes.push(node);
+        }
+    }
+    t.nodes = nodes;
+    for o in &mut t.open {
+        *o = new_index[*o as usize];
+    }
+}
+
+fn build(raw: &[RawThread], base: Option<&Baseline>) -> Profile {
     let conv = clock::conversion();
     let sites = site::registered_sites()
         .into_iter()
         .map(|s| SiteInfo::new(s.name, s.module, s.file, s.line))
         .collect::<Vec<_>>();
     let pid = std::process::id();
+    let epoch = base.map_or_else(clock::epoch_ticks, |b| b.tick);
     let threads = raw
         .iter()
-        .map(|t| convert(t, conv, pid, sites.len()))
+        .map(|t| convert(t, conv, pid, sites.len(), epoch))
         .collect();
-    let mut profile = Profile::new(metadata(conv, pid), sites, threads);
+    let mut meta = metadata(conv, pid);
+    if let Some(b) = base {
+        meta.start_unix_s = b.unix_s;
+        meta.duration_ns = u64::try_from(b.instant.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    }
+    let mut profile = Profile::new(meta, sites, threads);
     if let (true, Some(cost)) = (recorder::compensation(), profile.meta.probe_cost) {
         profile.compensate(cost);
     }
@@ -78,12 +178,23 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
             ProbeCost::new(inner * ns_per_tick, outer * ns_per_tick)
         }),
         compensated: false,
+        ended_by: None,
+        still_running: None,
+        calls_dropped_at_thread_exit: recorder::late_dropped(),
     }
 }
 
 /// Converts ticks to nanoseconds; a node's time is raised to its children's
 /// sum where a concurrent read caught a child updated before its parent.
-pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize) -> ThreadProfile {
+///
+/// Span times are measured from the clock reading `epoch`.
+pub(crate) fn convert(
+    t: &RawThread,
+    conv: Conversion,
+    pid: u32,
+    n_sites: usize,
+    epoch: u64,
+) -> ThreadProfile {
     let mut nodes: Vec<Node> = t
         .nodes
         .iter()
@@ -113,7 +224,6 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
     }
     // Span ends are converted from absolute tick readings (not start plus
     // duration), so a child's converted interval stays inside its parent's.
-    let epoch = clock::epoch_ticks();
     let timeline = t
         .timeline
         .iter()
@@ -123,7 +233,9 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
             Span::new(s.site, start, end - start)
         })
         .collect();
-    ThreadProfile::new(t.id, t.name.clone(), pid, nodes).with_timeline(timeline, t.timeline_dropped)
+    ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
+        .with_timeline(timeline, t.timeline_dropped)
+        .with_open(t.open.clone())
 }
 
 /// The machine's host name, from the kernel (Linux) or the environment.

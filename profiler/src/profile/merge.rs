@@ -133,6 +133,23 @@ fn merged_meta(profiles: &[Profile], base_start: f64, end_ns: u64) -> Metadata {
         meta.probe_cost = None;
     }
     meta.compensated = all_same(&|m| m.compensated);
+    for (field, get) in [
+        (
+            &mut meta.ended_by,
+            (|m: &Metadata| m.ended_by.clone()) as fn(&Metadata) -> _,
+        ),
+        (&mut meta.still_running, |m: &Metadata| {
+            m.still_running.clone()
+        }),
+    ] {
+        let mut all: Vec<String> = Vec::new();
+        for v in profiles.iter().filter_map(|p| get(&p.meta)) {
+            if !all.contains(&v) {
+                all.push(v);
+            }
+        }
+        *field = (!all.is_empty()).then(|| all.join("; "));
+    }
     meta.start_unix_s = if base_start.is_finite() {
         base_start
     } else {

@@ -58,6 +58,27 @@ pub struct Metadata {
     /// Whether that cost was subtracted from the times ([`Profile::compensate`]).
     #[serde(default)]
     pub compensated: bool,
+    /// How the run ended, when it did not end by returning normally:
+    /// `"SIGTERM"`, `"process::exit(3)"`, `"a panic: <message>"`. `None` for a
+    /// normal end, and for a profile written while the program still ran
+    /// (see [`Metadata::still_running`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_by: Option<String>,
+    /// Why the profile was written while the program was still running
+    /// (`"checkpoint every 10 s"`, `"dump on SIGUSR1"`), or `None` when it
+    /// was written at the end. Calls still running count with their time so
+    /// far (see [`ThreadProfile::open`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub still_running: Option<String>,
+    /// Profiled calls not recorded because their thread had already finished
+    /// its profiler bookkeeping (calls made from thread-local destructors
+    /// that run after the profiler's own, at thread exit).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_dropped_at_thread_exit: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What one instrumented call costs, as measured at the start of a session
@@ -136,6 +157,12 @@ pub struct ThreadProfile {
     /// The aggregated figures (nodes) still count them.
     #[serde(default)]
     pub timeline_dropped: u64,
+    /// Calls that were still running when the profile was taken, as node
+    /// indexes, outermost first. Each counts as one call in its node, with
+    /// its time so far, as cProfile counts the frames still open when it is
+    /// disabled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open: Vec<u32>,
 }
 
 /// A completed scope on a thread's timeline.
@@ -212,7 +239,15 @@ impl ThreadProfile {
             nodes,
             timeline: Vec::new(),
             timeline_dropped: 0,
+            open: Vec::new(),
         }
+    }
+
+    /// The same thread with `open` (node indexes, outermost first) marked
+    /// as calls still running (see [`ThreadProfile::open`]).
+    pub fn with_open(mut self, open: Vec<u32>) -> Self {
+        self.open = open;
+        self
     }
 
     /// The same thread with a timeline and its dropped-scope count.
@@ -293,6 +328,12 @@ impl ThreadProfile {
             if u128::from(n.time_ns) < child_sum[i] {
                 return Err(format!("node {i} has less time than its children"));
             }
+        }
+        if let Some(&i) = self.open.iter().find(|&&i| i as usize >= self.nodes.len()) {
+            return Err(format!(
+                "open call {i} names a node of {}",
+                self.nodes.len()
+            ));
         }
         Ok(())
     }

@@ -16,17 +16,18 @@ mod arena;
 mod calibrate;
 mod poll;
 mod registry;
+mod stack;
 mod sync;
 mod timeline;
 
-use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) use arena::{Arena, Node};
 pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
-pub(crate) use registry::{RawThread, capture};
+pub(crate) use registry::{RawThread, capture, capture_counters};
 pub(crate) use timeline::RawSpan;
 pub use timeline::{TimelineConfig, set_timeline, timeline};
 
@@ -47,27 +48,32 @@ pub fn is_enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// An open frame on the shadow stack.
-#[derive(Clone, Copy)]
-pub(crate) struct Frame {
-    pub(crate) node: *const Node,
-    pub(crate) start: u64,
+/// Calls not recorded because their thread had already retired its
+/// recorder (a profiled call from a thread-local destructor that runs after
+/// the profiler's own): counted here, never attached to a freed recorder.
+static LATE_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Calls left unrecorded because their thread was exiting (see `LATE_DROPPED`).
+pub(crate) fn late_dropped() -> u64 {
+    LATE_DROPPED.load(Ordering::Relaxed)
 }
 
 /// One thread's recorder.
 pub(crate) struct ThreadData {
     pub(crate) arena: Arena,
     pub(crate) timeline: timeline::Log,
-    /// Open frames. Only the owning thread touches it.
-    stack: UnsafeCell<Vec<Frame>>,
+    /// Open frames. Only the owning thread writes it; snapshots read it.
+    pub(crate) stack: stack::Stack,
     pub(crate) id: u64,
     pub(crate) name: String,
 }
 
 // SAFETY: `ThreadData` is shared (through `Arc`) between its owning thread and
-// snapshot readers. The only non-`Sync` field is `stack`, which is accessed
-// exclusively by the owning thread: through `LOCAL` (a thread-local pointer)
-// and through guards, which are `!Send` and so stay on that thread. The arena
+// snapshot readers. The only non-`Sync` field is `stack`, whose writing side
+// (its `unsafe` methods and its `Cell`s) is used exclusively by the owning
+// thread: through `LOCAL` (a thread-local pointer) and through guards, which
+// are `!Send` and so stay on that thread; readers use `Stack::read`, which
+// touches only atomics and buffers that live as long as the stack. The arena
 // is built from atomics and is `Sync` by itself.
 unsafe impl Sync for ThreadData {}
 // SAFETY: moving the `Arc<ThreadData>` to the registry and dropping it on
@@ -85,25 +91,20 @@ impl ThreadData {
         ThreadData {
             arena: Arena::new(),
             timeline: timeline::Log::new(),
-            stack: UnsafeCell::new(Vec::with_capacity(64)),
+            stack: stack::Stack::new(),
             id,
             name,
         }
     }
 
-    /// The open frames, for a snapshot taken by the owning thread.
+    /// Closes every open frame at `end`, one call each, as cProfile closes
+    /// unmatched frames; their guards, dropped later, then do nothing.
     ///
     /// # Safety
     /// Must be called on the owning thread.
-    pub(crate) unsafe fn open_frames(&self) -> Vec<Frame> {
-        // SAFETY: the caller guarantees we are on the owning thread, and no
-        // `&mut` to the stack is live while this shared read happens.
-        unsafe { (*self.stack.get()).clone() }
-    }
-
-    /// Whether this is the calling thread's recorder.
-    pub(crate) fn is_current(&self) -> bool {
-        LOCAL.with(|l| std::ptr::eq(l.get(), self))
+    pub(crate) unsafe fn close_all(&self, end: u64) {
+        // SAFETY: forwarded from the caller: the owning thread.
+        unsafe { close_above(self, 0, end) };
     }
 }
 
@@ -144,65 +145,89 @@ impl Guard {
         if self.depth == INACTIVE {
             return;
         }
+        // The recorder this guard opened its frame in is still the thread's
+        // own only if `LOCAL` still points at it: at thread exit the registry
+        // closes the open frames, clears `LOCAL` and frees the recorder, and
+        // a guard dropped after that (one kept in another thread-local) must
+        // not touch it. Its frame was counted when it was closed at exit.
+        if LOCAL.with(Cell::get) != self.data {
+            return;
+        }
         let end = clock::now();
-        // SAFETY: an active guard's `data` points at the recorder of the thread
-        // that created it, kept alive by the registry for the whole process;
-        // the guard is `!Send`, so we are on that thread and nothing else
-        // touches the stack.
+        // SAFETY: `data` is the thread's current recorder (checked above),
+        // kept alive by the registry while `LOCAL` points at it; the guard is
+        // `!Send`, so we are on that thread and nothing else writes the stack.
         let td = unsafe { &*self.data };
-        // SAFETY: as above: this thread's stack, touched by no other thread.
-        let stack = unsafe { &mut *td.stack.get() };
         let depth = self.depth as usize;
+        let stack = &td.stack;
         if stack.len() == depth + 1 {
-            let top = stack[depth];
-            if top.start == self.start {
-                stack.pop();
-                close_frame(td, top, end, calls);
+            // SAFETY: owner thread, and `depth < len`.
+            let top = unsafe { stack.at(depth) };
+            if top.start() == self.start {
+                let node = top.node();
+                // SAFETY: owner thread.
+                unsafe { stack.truncate(depth) };
+                close_frame(td, node, self.start, end, calls);
                 return;
             }
         }
-        close_slow(td, stack, depth, self.start, end, calls);
+        // SAFETY: owner thread, as above.
+        unsafe { close_slow(td, depth, self.start, end, calls) };
     }
 }
 
 /// Records a closed frame in its node, and on the timeline when it is on and
 /// the frame lasted long enough.
 #[inline(always)]
-fn close_frame(td: &ThreadData, frame: Frame, end: u64, calls: u64) {
-    let ticks = end.wrapping_sub(frame.start);
+fn close_frame(td: &ThreadData, node: *const Node, start: u64, end: u64, calls: u64) {
+    let ticks = end.wrapping_sub(start);
     // SAFETY: frames point at nodes in this thread's arena, whose chunks are
     // never freed or moved while the recorder lives.
-    let node = unsafe { &*frame.node };
+    let node = unsafe { &*node };
     node.record(calls, ticks);
     if ticks >= timeline::min_ticks() {
-        td.timeline.push(node.site_id(), frame.start, ticks);
+        td.timeline.push(node.site_id(), start, ticks);
     }
 }
 
 /// Closes frames when guards were leaked or dropped out of order: if this
 /// guard's frame is still open, every frame above it is closed at `end` (as
 /// cProfile closes unmatched frames), then its own; otherwise nothing happens.
+///
+/// # Safety
+/// Owner thread of `td` only.
 #[cold]
 #[inline(never)]
-fn close_slow(
-    td: &ThreadData,
-    stack: &mut Vec<Frame>,
-    depth: usize,
-    start: u64,
-    end: u64,
-    calls: u64,
-) {
-    match stack.get(depth) {
-        Some(f) if f.start == start => {}
-        _ => return,
+unsafe fn close_slow(td: &ThreadData, depth: usize, start: u64, end: u64, calls: u64) {
+    let stack = &td.stack;
+    // SAFETY: owner thread (caller's contract), and `depth < len` is checked first.
+    if depth >= stack.len() || unsafe { stack.at(depth) }.start() != start {
+        return;
     }
-    while stack.len() > depth + 1 {
-        if let Some(f) = stack.pop() {
-            close_frame(td, f, end, 1);
-        }
-    }
-    if let Some(f) = stack.pop() {
-        close_frame(td, f, end, calls);
+    // SAFETY: owner thread.
+    unsafe { close_above(td, depth + 1, end) };
+    // SAFETY: owner thread; `depth` is the top now.
+    let node = unsafe { stack.at(depth) }.node();
+    // SAFETY: owner thread.
+    unsafe { stack.truncate(depth) };
+    close_frame(td, node, start, end, calls);
+}
+
+/// Closes every frame at or above `depth` at `end`, innermost first, one
+/// call each.
+///
+/// # Safety
+/// Owner thread of `td` only.
+unsafe fn close_above(td: &ThreadData, depth: usize, end: u64) {
+    let stack = &td.stack;
+    while stack.len() > depth {
+        let top = stack.len() - 1;
+        // SAFETY: owner thread, `top < len`.
+        let slot = unsafe { stack.at(top) };
+        let (node, start) = (slot.node(), slot.start());
+        // SAFETY: owner thread.
+        unsafe { stack.truncate(top) };
+        close_frame(td, node, start, end, 1);
     }
 }
 
@@ -259,20 +284,18 @@ fn current() -> Option<&'static ThreadData> {
 unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
     // SAFETY: guaranteed by the caller: this thread's live recorder.
     let td = unsafe { &*data };
-    // SAFETY: only the owning thread touches the stack (see `ThreadData`).
-    let stack = unsafe { &mut *td.stack.get() };
-    let parent = match stack.last() {
-        Some(f) => f.node,
-        None => td.arena.root(),
+    let stack = &td.stack;
+    let depth = stack.len();
+    let parent = match depth {
+        0 => td.arena.root(),
+        // SAFETY: only the owning thread writes the stack; `depth - 1 < len`.
+        _ => unsafe { stack.at(depth - 1) }.node(),
     };
     // SAFETY: `parent` is a node of this thread's arena (the root or an open frame's).
     let child = unsafe { td.arena.child(parent, site) };
-    let depth = stack.len();
-    if depth == stack.capacity() {
-        grow(stack);
-    }
     let start = clock::now();
-    stack.push(Frame { node: child, start });
+    // SAFETY: owner thread.
+    unsafe { stack.push(child, start) };
     Guard {
         data,
         depth: depth as u32,
@@ -280,25 +303,33 @@ unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn grow(stack: &mut Vec<Frame>) {
-    stack.reserve(stack.capacity().max(64));
-}
-
 /// First profiled call on this thread: create and register its recorder.
 #[cold]
 #[inline(never)]
 fn enter_first(site: &'static Site) -> Guard {
     clock::init();
-    let data = registry::register_current_thread(ThreadData::new);
+    let Some(data) = registry::register_current_thread(ThreadData::new) else {
+        // The thread is past its thread-local destructors' start: a recorder
+        // registered now could never be retired. Count the call as dropped.
+        LATE_DROPPED.fetch_add(1, Ordering::Relaxed);
+        return Guard::inactive();
+    };
     LOCAL.with(|l| l.set(data));
     // SAFETY: `data` was just registered for this thread and is kept alive by the registry.
     unsafe { enter_on(data, site) }
 }
 
-/// Called by the registry when this thread exits: later calls on it (from other
-/// thread-local destructors) register a fresh recorder.
-pub(crate) fn forget_current_thread() {
-    let _ = LOCAL.try_with(|l| l.set(std::ptr::null()));
+/// Called by the registry when this thread exits: closes the thread's open
+/// frames (leaked guards, or guards kept in thread-locals that are destroyed
+/// later) at this moment, and detaches the recorder so that nothing on this
+/// thread touches it again.
+pub(crate) fn close_current_thread() {
+    let _ = LOCAL.try_with(|l| {
+        let data = l.replace(std::ptr::null());
+        if !data.is_null() {
+            // SAFETY: a non-null `LOCAL` points at this thread's recorder,
+            // still registered (it is retired after this returns).
+            unsafe { (*data).close_all(clock::now()) };
+        }
+    });
 }

@@ -34,6 +34,10 @@ pub(crate) struct RawThread {
     pub(crate) timeline: Vec<RawSpan>,
     /// Scopes left off the timeline (cap reached, or folded away).
     pub(crate) timeline_dropped: u64,
+    /// Nodes (indexes into `nodes`) of the frames that were open when the
+    /// capture was taken, outermost first; their calls and ticks include
+    /// those frames with their time so far.
+    pub(crate) open: Vec<u32>,
 }
 
 enum Entry {
@@ -64,7 +68,7 @@ struct ExitHook {
 
 impl Drop for ExitHook {
     fn drop(&mut self) {
-        super::forget_current_thread();
+        super::close_current_thread();
         retire(self.id);
     }
 }
@@ -76,9 +80,16 @@ thread_local! {
 }
 
 /// Creates the calling thread's recorder with `make(id, name)`, registers it,
-/// and returns the pointer that the thread-local slot keeps.
-pub(crate) fn register_current_thread(make: fn(u64, String) -> ThreadData) -> *const ThreadData {
+/// and returns the pointer that the thread-local slot keeps; `None` when the
+/// thread is already running its thread-local destructors and the profiler's
+/// exit hook is gone, so that the recorder could never be retired.
+pub(crate) fn register_current_thread(
+    make: fn(u64, String) -> ThreadData,
+) -> Option<*const ThreadData> {
+    // Install the exit hook first: during thread-local destruction it may be
+    // unavailable, and then nothing is registered (see `enter_first`).
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    EXIT_HOOK.try_with(|h| h.set(Some(ExitHook { id }))).ok()?;
     let name = std::thread::current()
         .name()
         .unwrap_or("<unnamed>")
@@ -91,13 +102,13 @@ pub(crate) fn register_current_thread(make: fn(u64, String) -> ThreadData) -> *c
         Entry::Live(data)
     };
     REGISTRY.lock().entries.push(entry);
-    // During thread-local destruction the hook cannot be installed; the
-    // recorder then simply stays live (it is small and rare).
-    let _ = EXIT_HOOK.try_with(|h| h.set(Some(ExitHook { id })));
-    ptr
+    Some(ptr)
 }
 
-fn capture_live(data: &ThreadData) -> RawThread {
+/// Captures a live thread. With `open`, the frames open at this moment (on
+/// any thread) count as calls ending now, as cProfile counts unmatched frames
+/// when it stops, and are listed in `open`.
+fn capture_live(data: &ThreadData, open: bool) -> RawThread {
     let values = data.arena.read();
     let mut nodes: Vec<RawNode> = values
         .iter()
@@ -113,18 +124,20 @@ fn capture_live(data: &ThreadData) -> RawThread {
             ticks: v.ticks,
         })
         .collect();
-    if data.is_current() {
-        // Close the caller's own open frames in the copy, as cProfile does
-        // for unmatched frames when it stops: one call, time until now.
-        // SAFETY: `is_current` checked that we are on the owning thread.
-        let frames = unsafe { data.open_frames() };
+    let mut open_nodes = Vec::new();
+    if open {
+        let frames = data.stack.read();
         let now = clock::now();
         for f in frames {
-            // SAFETY: frames point at nodes of this thread's live arena.
+            // SAFETY: frames point at nodes of this thread's arena, which
+            // lives as long as `data`.
             let idx = unsafe { (*f.node).index() } as usize;
-            if let Some(n) = idx.checked_sub(1).and_then(|i| nodes.get_mut(i)) {
+            if let Some(i) = idx.checked_sub(1).filter(|&i| i < nodes.len()) {
+                let n = &mut nodes[i];
                 n.calls += 1;
-                n.ticks = n.ticks.wrapping_add(now.wrapping_sub(f.start));
+                // A frame started on a core whose clock reads ahead counts 0.
+                n.ticks = n.ticks.wrapping_add(now.saturating_sub(f.start));
+                open_nodes.push(i as u32);
             }
         }
     }
@@ -135,6 +148,7 @@ fn capture_live(data: &ThreadData) -> RawThread {
         nodes,
         timeline,
         timeline_dropped,
+        open: open_nodes,
     }
 }
 
@@ -164,7 +178,8 @@ fn retire(id: u64) {
         return;
     };
     let raw = match &reg.entries[pos] {
-        Entry::Live(d) => capture_live(d),
+        // The owner closed its frames just before: none is open.
+        Entry::Live(d) => capture_live(d, false),
         Entry::Retired(_) | Entry::Hidden(_) => return,
     };
     // The `Arc` is dropped here (or by a snapshot still holding a clone).
@@ -189,6 +204,7 @@ fn retire(id: u64) {
                     nodes: Vec::new(),
                     timeline: Vec::new(),
                     timeline_dropped: 0,
+                    open: Vec::new(),
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
@@ -232,8 +248,19 @@ pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
 }
 
 /// Captures every thread that ever recorded, in registration order (the
-/// folded exited threads, if any, last).
+/// folded exited threads, if any, last), with every thread's open frames
+/// counted as calls ending now.
 pub(crate) fn capture() -> Vec<RawThread> {
+    capture_with(true)
+}
+
+/// [`capture`] without the open frames: the counters of completed calls, as
+/// a baseline to subtract later.
+pub(crate) fn capture_counters() -> Vec<RawThread> {
+    capture_with(false)
+}
+
+fn capture_with(open: bool) -> Vec<RawThread> {
     type Indexed<T> = Vec<(usize, T)>;
     let (live, mut out): (Indexed<Arc<ThreadData>>, Indexed<RawThread>) = {
         let reg = REGISTRY.lock();
@@ -252,7 +279,7 @@ pub(crate) fn capture() -> Vec<RawThread> {
         (live, retired)
     };
     // Read live arenas outside the lock so recording threads are never held up.
-    out.extend(live.iter().map(|(i, d)| (*i, capture_live(d))));
+    out.extend(live.iter().map(|(i, d)| (*i, capture_live(d, open))));
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, t)| t).collect()
 }

@@ -63,9 +63,10 @@ fn child_process() {
         return;
     };
     let rounds: u64 = rounds.parse().unwrap();
-    let session = Session::from_env();
-    let dir = session.output_dir.clone().expect("PROFILER_OUT is set");
-    let guard = session.start();
+    // `%p` in `PROFILER_OUT` is this process's id when the session writes.
+    let out = std::env::var("PROFILER_OUT").expect("PROFILER_OUT is set");
+    let dir = PathBuf::from(out.replace("%p", &std::process::id().to_string()));
+    let guard = Session::from_env().start();
     let t = std::thread::Builder::new()
         .name("helper".into())
         .spawn(move || work(rounds / 2))

@@ -1,0 +1,189 @@
+//! Writing files so that nothing is ever half-written or mixed.
+//!
+//! Every file is first written under a temporary name of its own in the
+//! destination's directory (`.<name>.tmp.<pid>.<n>`, created exclusively,
+//! `n` unique in the process), then renamed over the destination. A
+//! [`FileSet`] writes several files that way and renames them only once all
+//! were written, so a set of reports is replaced whole or not at all.
+//!
+//! Every temporary file that exists is listed in a process-wide register, so
+//! that [`abandon`] (a second Ctrl-C during the write) can remove them all
+//! and stop any rename from starting before the process dies.
+
+use std::fs;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+
+use crate::error::Error;
+
+/// Temporary files that exist now.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Held while a set is renamed into place, and forever once abandoned.
+static RENAMING: Mutex<()> = Mutex::new(());
+/// Set by [`abandon`]: no temporary file may be created any more.
+static ABANDONED: AtomicBool = AtomicBool::new(false);
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// The directory a file `path` goes into (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Creates a fresh temporary file next to `path`, registered in
+/// `IN_FLIGHT`; refused once the process abandoned its writes.
+fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
+    let dir = parent_dir(path);
+    let mut in_flight = IN_FLIGHT.lock();
+    if ABANDONED.load(Ordering::SeqCst) {
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "interrupted: the process is ending",
+        ));
+    }
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".tmp.{}.{n}", std::process::id()));
+        let tmp = dir.join(name);
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(file) => {
+                in_flight.push(tmp.clone());
+                return Ok((tmp, file));
+            }
+            // Left by a process that was killed, or by a forked twin: pick
+            // another number.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Removes a temporary file and its register entry.
+fn remove_temp(tmp: &Path) {
+    let _ = fs::remove_file(tmp);
+    IN_FLIGHT.lock().retain(|p| p != tmp);
+}
+
+/// Writes `write`'s output to a new temporary file next to `path`, flushed
+/// to disk; returns the temporary file's path. On failure it is removed.
+fn write_temp(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<PathBuf, Error> {
+    let (tmp, file) = create_temp(path).map_err(|e| Error::io(path, e))?;
+    let result = (|| {
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        let file = w.into_inner().map_err(io::IntoInnerError::into_error)?;
+        file.sync_all()
+    })();
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            remove_temp(&tmp);
+            Err(Error::io(path, e))
+        }
+    }
+}
+
+/// Writes a file atomically: the content goes to a temporary file in the same
+/// directory, which is renamed over `path` only once it is complete. On any
+/// failure the temporary file is removed and nothing appears under `path`.
+pub(crate) fn write_atomic(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let mut set = FileSet::new();
+    set.add(path, write)?;
+    set.commit().map(drop)
+}
+
+/// Files written under temporary names, renamed into place together by
+/// [`FileSet::commit`]; dropped without a commit, it removes them.
+#[derive(Debug, Default)]
+pub(crate) struct FileSet {
+    /// (temporary file, destination), in the order they were added.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl FileSet {
+    pub(crate) fn new() -> FileSet {
+        FileSet::default()
+    }
+
+    /// Writes the file that will go to `path`, under a temporary name.
+    pub(crate) fn add(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> Result<(), Error> {
+        let tmp = write_temp(path, write)?;
+        self.staged.push((tmp, path.to_path_buf()));
+        Ok(())
+    }
+
+    /// Renames every file into place, in the order added, and returns the
+    /// destinations. Renames are not interrupted by [`abandon`], which waits
+    /// for them. If one fails, the files not yet renamed are removed.
+    pub(crate) fn commit(mut self) -> Result<Vec<PathBuf>, Error> {
+        let _renaming = RENAMING.lock();
+        if ABANDONED.load(Ordering::SeqCst) {
+            return Err(Error::io(
+                self.staged.first().map_or(Path::new("."), |(_, p)| p),
+                io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupted: the process is ending",
+                ),
+            ));
+        }
+        let staged = std::mem::take(&mut self.staged);
+        let mut done = Vec::with_capacity(staged.len());
+        let mut rest = staged.into_iter();
+        for (tmp, path) in rest.by_ref() {
+            if let Err(e) = fs::rename(&tmp, &path) {
+                remove_temp(&tmp);
+                for (tmp, _) in rest {
+                    remove_temp(&tmp);
+                }
+                return Err(Error::io(&path, e));
+            }
+            IN_FLIGHT.lock().retain(|p| p != &tmp);
+            done.push(path);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for FileSet {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            remove_temp(tmp);
+        }
+    }
+}
+
+/// Stops every write of this process for good: waits for a set being
+/// renamed to finish, removes every temporary file, and makes later writes
+/// fail. Called just before the process ends at once (a second Ctrl-C).
+pub(crate) fn abandon() {
+    ABANDONED.store(true, Ordering::SeqCst);
+    std::mem::forget(RENAMING.lock());
+    let in_flight = std::mem::take(&mut *IN_FLIGHT.lock());
+    for tmp in in_flight {
+        let _ = fs::remove_file(tmp);
+    }
+}
