@@ -224,9 +224,10 @@ fn child_process() {
     let mut parts = spec.split(',').map(|s| s.parse::<u64>().unwrap());
     let rounds = parts.next().unwrap();
     let factor = parts.next().unwrap_or(1);
-    let session = Session::from_env();
-    let dir = session.output_dir.clone().expect("PROFILER_OUT is set");
-    let guard = session.start();
+    // `%p` in `PROFILER_OUT` is this process's id when the session writes.
+    let out = std::env::var("PROFILER_OUT").expect("PROFILER_OUT is set");
+    let dir = PathBuf::from(out.replace("%p", &std::process::id().to_string()));
+    let guard = Session::from_env().start();
     program(rounds, factor);
     let p = guard.finish().unwrap();
     p.save(dir.join("profile.json")).unwrap();

@@ -70,6 +70,8 @@ pub(crate) struct Stack {
     base: Cell<*const Slot>,
     cap: Cell<usize>,
     /// Buffers outgrown, kept until the stack is dropped. Owner only.
+    /// Boxed, not moved into the vector: readers hold pointers to the `Buf`.
+    #[allow(clippy::vec_box)]
     old: UnsafeCell<Vec<Box<Buf>>>,
 }
 
@@ -148,7 +150,7 @@ impl Stack {
         let old = self.published.swap(raw, Release);
         // SAFETY: `old` came from `Box::into_raw` (in `new` or here) and was the
         // current buffer; it is kept (not freed) until the stack is dropped,
-        // because a reader may still hold it.
+        // because a reader may still hold a pointer to it.
         unsafe { (*self.old.get()).push(Box::from_raw(old)) };
         // SAFETY: `raw` is the buffer just published, owned by this stack.
         self.base.set(unsafe { (*raw).slots.as_ptr() });
