@@ -1,18 +1,81 @@
 #!/usr/bin/env bash
-# The project's whole test suite, as CI runs it (see README). Needs python3,
-# valgrind (callgrind_annotate) and gprof2dot on PATH; `.ci/run` installs them.
-set -euo pipefail
+# The project's whole test suite, as CI runs it (see README). It checks its
+# prerequisites first and installs what is missing (valgrind, python3,
+# gprof2dot, jsonschema), runs every step even when one fails, and lists the
+# failed steps at the end (exit status 1 if any).
+set -uo pipefail
 cd "$(dirname "$0")"
 
-echo "== format and lints"
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
+echo "== prerequisites"
+need_apt=()
+command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
+command -v callgrind_annotate >/dev/null 2>&1 || need_apt+=(valgrind)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+  else
+    echo "missing: ${need_apt[*]} (install them with apt-get, as root)"
+  fi
+fi
+pip_install() {
+  python3 -m pip install --quiet "$@" 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages "$@"
+}
+command -v gprof2dot >/dev/null 2>&1 || pip_install gprof2dot
+python3 -c 'import jsonschema' 2>/dev/null || pip_install jsonschema
+# pip may install console scripts outside PATH (user or pyenv bin folders).
+PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin"
+export PATH
+for tool in cargo python3 valgrind callgrind_annotate gprof2dot; do
+  command -v "$tool" >/dev/null 2>&1 || echo "prerequisite missing: $tool"
+done
 
-echo "== tests (workspace)"
-cargo test
+failed=()
+step() {
+  local name=$1
+  shift
+  echo "== $name"
+  if ! "$@"; then
+    failed+=("$name")
+  fi
+}
 
-echo "== tests (instrumentation compiled out, built alone so features do not unify)"
-cargo test -p compiled-out
+# The recorder's tests, and the programs of its fault cases (a guard kept in
+# a thread-local, fork while threads start and exit, profiled calls in a
+# signal handler), under valgrind's memcheck.
+memcheck() {
+  local bins
+  bins=$(cargo test -p integration --test recorder --test fork --test signal_handler \
+    --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["executable"])') || return 1
+  [ -n "$bins" ] || return 1
+  local rc=0 b
+  for b in $bins; do
+    echo "valgrind memcheck: $b"
+    valgrind --tool=memcheck --error-exitcode=1 -q "$b" --test-threads 2 || rc=1
+  done
+  return $rc
+}
 
-echo "== loom model of the recorder's concurrent snapshot protocol"
-RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p profiler --release --lib loom
+step "format" cargo fmt --all -- --check
+step "lints" cargo clippy --workspace --all-targets -- -D warnings
+step "tests (workspace)" cargo test
+step "tests (instrumentation compiled out, built alone so features do not unify)" \
+  cargo test -p compiled-out
+step "loom model of the recorder's concurrent snapshot protocol" \
+  env RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p profiler --release --lib loom
+step "valgrind memcheck of the recorder" memcheck
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED steps:"
+  printf '  %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "all steps passed"

@@ -15,14 +15,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use parking_lot::Mutex;
+use crate::fork::Lock;
 
 use crate::error::Error;
 
 /// Temporary files that exist now.
-static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static IN_FLIGHT: Lock<Vec<PathBuf>> = Lock::new(Vec::new());
 /// Held while a set is renamed into place, and forever once abandoned.
-static RENAMING: Mutex<()> = Mutex::new(());
+static RENAMING: Lock<()> = Lock::new(());
 /// Set by [`abandon`]: no temporary file may be created any more.
 static ABANDONED: AtomicBool = AtomicBool::new(false);
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -174,6 +174,60 @@ impl Drop for FileSet {
             remove_temp(tmp);
         }
     }
+}
+
+/// Removes the temporary files that writers killed outright (SIGKILL, power
+/// loss) left in `dir`: `.<name>.tmp.<pid>.<n>` of a process that no longer
+/// runs. Files of live processes, and every other file, are left alone.
+pub(crate) fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|n| n.rsplit_once(".tmp."))
+            .and_then(|(_, tail)| tail.split_once('.'))
+            .filter(|(_, n)| n.parse::<u64>().is_ok())
+            .and_then(|(pid, _)| pid.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && !process_runs(pid)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this id runs (or may: unknown counts as running).
+fn process_runs(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
+/// Holds the file locks across a `fork` (see [`crate::fork`]).
+pub(crate) fn fork_prepare() {
+    crate::fork::hold(&RENAMING);
+    crate::fork::hold(&IN_FLIGHT);
+}
+
+/// In the child, the register of temporary files starts empty: those listed
+/// are the parent's.
+pub(crate) fn fork_child() {
+    IN_FLIGHT.lock().clear();
 }
 
 /// Stops every write of this process for good: waits for a set being

@@ -52,6 +52,7 @@ pub mod analysis;
 mod clock;
 pub mod emit;
 mod error;
+mod fork;
 mod fs;
 mod hash;
 pub mod profile;

@@ -6,8 +6,6 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use parking_lot::Mutex;
-
 /// How a site's display name is obtained.
 #[derive(Clone, Copy)]
 #[doc(hidden)]
@@ -43,7 +41,7 @@ pub(crate) struct SiteRecord {
     pub(crate) line: u32,
 }
 
-static REGISTRY: Mutex<Vec<SiteRecord>> = Mutex::new(Vec::new());
+static REGISTRY: crate::fork::Lock<Vec<SiteRecord>> = crate::fork::Lock::new(Vec::new());
 
 impl Site {
     /// A site with the given metadata. `const` so that it can be a `static`.
@@ -89,6 +87,12 @@ impl Site {
         self.id.store(id, Ordering::Release);
         id
     }
+}
+
+/// Holds the site registry across a `fork` (see [`crate::fork`]); the
+/// child keeps the sites: they describe the program.
+pub(crate) fn fork_prepare() {
+    crate::fork::hold(&REGISTRY);
 }
 
 /// A copy of every registered site, indexed by id.

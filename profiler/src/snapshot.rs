@@ -50,6 +50,21 @@ pub(crate) struct Baseline {
     unix_s: f64,
 }
 
+impl Baseline {
+    /// A baseline of nothing, starting now: a session in a forked child,
+    /// whose recorder already counts from the fork.
+    pub(crate) fn empty_now() -> Baseline {
+        Baseline {
+            threads: Vec::new(),
+            tick: clock::now(),
+            instant: std::time::Instant::now(),
+            unix_s: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+        }
+    }
+}
+
 /// Records the counters of completed calls now, for [`snapshot_since`].
 pub(crate) fn baseline() -> Baseline {
     mark_start();
@@ -73,24 +88,14 @@ pub(crate) fn snapshot_since(base: &Baseline) -> Profile {
     let mut raw = recorder::capture();
     let before: HashMap<u64, &RawThread> = base.threads.iter().map(|t| (t.id, t)).collect();
     for t in &mut raw {
-        if let Some(b) = before.get(&t.id) {
-            subtract(t, b);
+        match before.get(&t.id) {
+            Some(b) => t.subtract(b, base.tick),
+            None => t.timeline.retain(|s| s.start >= base.tick),
         }
-        t.timeline.retain(|s| s.start >= base.tick);
         prune(t);
     }
     raw.retain(|t| !t.nodes.is_empty() || !t.timeline.is_empty() || t.timeline_dropped > 0);
     build(&raw, Some(base))
-}
-
-/// `t` less the counters of `b`, an earlier capture of the same thread
-/// (whose nodes are a prefix of `t`'s: arenas only grow).
-fn subtract(t: &mut RawThread, b: &RawThread) {
-    for (n, old) in t.nodes.iter_mut().zip(&b.nodes) {
-        n.calls = n.calls.saturating_sub(old.calls);
-        n.ticks = n.ticks.saturating_sub(old.ticks);
-    }
-    t.timeline_dropped = t.timeline_dropped.saturating_sub(b.timeline_dropped);
 }
 
 /// Drops the nodes with no calls, no time and no descendant that has any,
@@ -181,6 +186,7 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         ended_by: None,
         still_running: None,
         calls_dropped_at_thread_exit: recorder::late_dropped(),
+        calls_dropped_in_signal_handlers: recorder::reentrant_dropped(),
     }
 }
 

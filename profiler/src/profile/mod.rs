@@ -75,6 +75,11 @@ pub struct Metadata {
     /// that run after the profiler's own, at thread exit).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub calls_dropped_at_thread_exit: u64,
+    /// Profiled calls not recorded because they interrupted the recorder on
+    /// their own thread (a profiled function called from a signal handler
+    /// while the thread was entering or leaving a profiled scope).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub calls_dropped_in_signal_handlers: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -21,7 +21,7 @@ mod sync;
 mod timeline;
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, compiler_fence};
 
 pub(crate) use arena::{Arena, Node};
 pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
@@ -58,6 +58,16 @@ pub(crate) fn late_dropped() -> u64 {
     LATE_DROPPED.load(Ordering::Relaxed)
 }
 
+/// Calls not recorded because they interrupted the recorder's own
+/// bookkeeping on their thread (a profiled call in a signal handler that
+/// arrived while the thread was entering or leaving a scope).
+static REENTRANT_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Calls left unrecorded because they interrupted the recorder (see `REENTRANT_DROPPED`).
+pub(crate) fn reentrant_dropped() -> u64 {
+    REENTRANT_DROPPED.load(Ordering::Relaxed)
+}
+
 /// One thread's recorder.
 pub(crate) struct ThreadData {
     pub(crate) arena: Arena,
@@ -66,6 +76,11 @@ pub(crate) struct ThreadData {
     pub(crate) stack: stack::Stack,
     pub(crate) id: u64,
     pub(crate) name: String,
+    /// Set while the owning thread updates its tree, stack or timeline. A
+    /// signal handler on this thread that enters a scope meanwhile finds it
+    /// set and records nothing (counted in `REENTRANT_DROPPED`), so it never
+    /// sees a half-updated structure. Owner thread only.
+    busy: Cell<bool>,
 }
 
 // SAFETY: `ThreadData` is shared (through `Arc`) between its owning thread and
@@ -94,6 +109,7 @@ impl ThreadData {
             stack: stack::Stack::new(),
             id,
             name,
+            busy: Cell::new(false),
         }
     }
 
@@ -103,8 +119,37 @@ impl ThreadData {
     /// # Safety
     /// Must be called on the owning thread.
     pub(crate) unsafe fn close_all(&self, end: u64) {
+        let Some(_busy) = Busy::enter(self) else {
+            return;
+        };
         // SAFETY: forwarded from the caller: the owning thread.
         unsafe { close_above(self, 0, end) };
+    }
+}
+
+/// Marks a thread's recorder busy while it lives (see `ThreadData::busy`).
+/// The compiler fences keep the flag's stores around the work they guard as
+/// a signal handler on the same thread sees them.
+struct Busy<'a>(&'a Cell<bool>);
+
+impl<'a> Busy<'a> {
+    #[inline(always)]
+    fn enter(td: &'a ThreadData) -> Option<Busy<'a>> {
+        if td.busy.get() {
+            REENTRANT_DROPPED.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        td.busy.set(true);
+        compiler_fence(Ordering::SeqCst);
+        Some(Busy(&td.busy))
+    }
+}
+
+impl Drop for Busy<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        compiler_fence(Ordering::SeqCst);
+        self.0.set(false);
     }
 }
 
@@ -158,6 +203,13 @@ impl Guard {
         // kept alive by the registry while `LOCAL` points at it; the guard is
         // `!Send`, so we are on that thread and nothing else writes the stack.
         let td = unsafe { &*self.data };
+        // A guard of a signal handler that entered while the thread was busy
+        // is inactive; this one can only find the thread busy if it is
+        // dropped inside such a handler, out of order: leave the frame for
+        // the enclosing guard to close.
+        let Some(_busy) = Busy::enter(td) else {
+            return;
+        };
         let depth = self.depth as usize;
         let stack = &td.stack;
         if stack.len() == depth + 1 {
@@ -284,6 +336,9 @@ fn current() -> Option<&'static ThreadData> {
 unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
     // SAFETY: guaranteed by the caller: this thread's live recorder.
     let td = unsafe { &*data };
+    let Some(_busy) = Busy::enter(td) else {
+        return Guard::inactive();
+    };
     let stack = &td.stack;
     let depth = stack.len();
     let parent = match depth {
@@ -317,6 +372,17 @@ fn enter_first(site: &'static Site) -> Guard {
     LOCAL.with(|l| l.set(data));
     // SAFETY: `data` was just registered for this thread and is kept alive by the registry.
     unsafe { enter_on(data, site) }
+}
+
+/// Holds the recorder's locks across a `fork` (see [`crate::fork`]).
+pub(crate) fn fork_prepare() {
+    registry::fork_prepare();
+}
+
+/// In the child: only the forking thread remains, counted from the fork.
+pub(crate) fn fork_child() {
+    let current = LOCAL.try_with(Cell::get).unwrap_or(std::ptr::null());
+    registry::fork_child(current);
 }
 
 /// Called by the registry when this thread exits: closes the thread's open

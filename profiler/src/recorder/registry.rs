@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use parking_lot::Mutex;
-
 use super::arena::NONE;
 use super::{RawSpan, ThreadData};
 use crate::clock;
@@ -52,12 +50,17 @@ struct Registry {
     /// Threads folded into `folded` (0 = none).
     folded_count: u64,
     folded: Option<RawThread>,
+    /// In a forked child: the forking thread's counters at the fork, and the
+    /// clock then, subtracted from its captures so the child reports only
+    /// its own calls.
+    fork_base: Option<(RawThread, u64)>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+static REGISTRY: crate::fork::Lock<Registry> = crate::fork::Lock::new(Registry {
     entries: Vec::new(),
     folded_count: 0,
     folded: None,
+    fork_base: None,
 });
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -102,7 +105,49 @@ pub(crate) fn register_current_thread(
         Entry::Live(data)
     };
     REGISTRY.lock().entries.push(entry);
+    crate::fork::install();
     Some(ptr)
+}
+
+impl RawThread {
+    /// Subtracts the counters of `base`, an earlier capture of the same
+    /// thread (whose nodes are a prefix of this one's: arenas only grow),
+    /// and leaves out timeline scopes that started before the clock read
+    /// `since`.
+    pub(crate) fn subtract(&mut self, base: &RawThread, since: u64) {
+        for (n, old) in self.nodes.iter_mut().zip(&base.nodes) {
+            n.calls = n.calls.saturating_sub(old.calls);
+            n.ticks = n.ticks.saturating_sub(old.ticks);
+        }
+        self.timeline.retain(|s| s.start >= since);
+        self.timeline_dropped = self.timeline_dropped.saturating_sub(base.timeline_dropped);
+    }
+}
+
+/// Holds the registry across a `fork` (see [`crate::fork`]).
+pub(crate) fn fork_prepare() {
+    crate::fork::hold(&REGISTRY);
+}
+
+/// In the child: keeps only the forking thread (`current`, null if it never
+/// recorded), with its counters now as the base to subtract. The other
+/// threads' recorders are leaked, not freed: nothing in the child uses them.
+pub(crate) fn fork_child(current: *const ThreadData) {
+    let mut reg = REGISTRY.lock();
+    let mut base = None;
+    for e in std::mem::take(&mut reg.entries) {
+        match e {
+            Entry::Live(d) if std::ptr::eq(Arc::as_ptr(&d), current) => {
+                base = Some((capture_live(&d, false), clock::now()));
+                reg.entries.push(Entry::Live(d));
+            }
+            Entry::Live(d) | Entry::Hidden(d) => std::mem::forget(d),
+            Entry::Retired(_) => {}
+        }
+    }
+    reg.folded = None;
+    reg.folded_count = 0;
+    reg.fork_base = base;
 }
 
 /// Captures a live thread. With `open`, the frames open at this moment (on
@@ -262,7 +307,7 @@ pub(crate) fn capture_counters() -> Vec<RawThread> {
 
 fn capture_with(open: bool) -> Vec<RawThread> {
     type Indexed<T> = Vec<(usize, T)>;
-    let (live, mut out): (Indexed<Arc<ThreadData>>, Indexed<RawThread>) = {
+    let (live, mut out, fork_base): (Indexed<Arc<ThreadData>>, Indexed<RawThread>, _) = {
         let reg = REGISTRY.lock();
         let mut live = Vec::new();
         let mut retired = Vec::new();
@@ -276,10 +321,15 @@ fn capture_with(open: bool) -> Vec<RawThread> {
         if let Some(f) = &reg.folded {
             retired.push((usize::MAX, f.clone()));
         }
-        (live, retired)
+        (live, retired, reg.fork_base.clone())
     };
     // Read live arenas outside the lock so recording threads are never held up.
     out.extend(live.iter().map(|(i, d)| (*i, capture_live(d, open))));
+    if let Some((base, since)) = fork_base {
+        for (_, t) in out.iter_mut().filter(|(_, t)| t.id == base.id) {
+            t.subtract(&base, since);
+        }
+    }
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, t)| t).collect()
 }

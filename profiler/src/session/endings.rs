@@ -27,7 +27,9 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use std::sync::Condvar;
+
+use crate::fork::Lock;
 
 use super::{Active, Session};
 use crate::error::Error;
@@ -61,10 +63,10 @@ impl Ending {
 }
 
 /// The sessions running now.
-pub(super) static ACTIVE: Mutex<Vec<Active>> = Mutex::new(Vec::new());
+pub(super) static ACTIVE: Lock<Vec<Active>> = Lock::new(Vec::new());
 /// Held while reports are written (endings and checkpoints alike), so that
 /// two writes never interleave. Always taken before `ACTIVE`.
-static WRITING: Mutex<()> = Mutex::new(());
+static WRITING: Lock<()> = Lock::new(());
 /// How many endings are writing now: a terminating signal meanwhile ends
 /// the process at once.
 static ENDINGS: AtomicUsize = AtomicUsize::new(0);
@@ -77,7 +79,7 @@ thread_local! {
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 /// The last panic message of any thread, for an exit with status 101.
-static LAST_PANIC: Mutex<Option<String>> = Mutex::new(None);
+static LAST_PANIC: Lock<Option<String>> = Lock::new(None);
 
 /// Marks the calling thread as writing while the value lives.
 struct Writing;
@@ -243,10 +245,34 @@ fn on_exit(status: Option<i32>) {
     end_all(&ending);
 }
 
+/// Set once a signal's ending has started.
+static ENDER: AtomicBool = AtomicBool::new(false);
+
+/// Holds the sessions' locks across a `fork` (see [`crate::fork`]), in the
+/// order they nest: a report being written finishes first.
+pub(crate) fn fork_prepare() {
+    crate::fork::hold(&WRITING);
+    crate::fork::hold(&CHECKPOINTS);
+    crate::fork::hold(&ACTIVE);
+    crate::fork::hold(&LAST_PANIC);
+    os::fork_prepare();
+}
+
+/// In the child (its locks released), the running sessions go on from the
+/// fork, and the watched signals get their default action back (the
+/// watcher thread is not in the child).
+pub(crate) fn fork_child() {
+    os::fork_child();
+    ENDINGS.store(0, Ordering::SeqCst);
+    ENDER.store(false, Ordering::SeqCst);
+    for a in ACTIVE.lock().iter_mut() {
+        a.restart_in_fork_child();
+    }
+}
+
 /// A terminating signal arrived (on the watcher thread). Returns once the
 /// reports are being written by another thread, which ends the process.
 fn on_terminating_signal(sig: i32) {
-    static ENDER: AtomicBool = AtomicBool::new(false);
     if ENDINGS.load(Ordering::SeqCst) > 0 || ENDER.swap(true, Ordering::SeqCst) {
         // A second signal while the reports are written: end now, leaving
         // the previous files as they were and no temporary file.
@@ -270,7 +296,7 @@ struct Checkpoints {
     dump: Option<i32>,
 }
 
-static CHECKPOINTS: Mutex<Checkpoints> = Mutex::new(Checkpoints { dump: None });
+static CHECKPOINTS: Lock<Checkpoints> = Lock::new(Checkpoints { dump: None });
 static WAKE: Condvar = Condvar::new();
 
 /// Asks the checkpoint thread to write a dump (the dump signal arrived).
@@ -318,15 +344,21 @@ fn checkpoint_loop() {
                     (Some(_), Some(at)) => at,
                     (None, _) => {
                         next = None;
-                        WAKE.wait(&mut mailbox);
+                        mailbox = WAKE
+                            .wait(mailbox)
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         continue;
                     }
                 };
                 next = Some(due);
-                if Instant::now() >= due {
+                let now = Instant::now();
+                if now >= due {
                     break None;
                 }
-                WAKE.wait_until(&mut mailbox, due);
+                mailbox = WAKE
+                    .wait_timeout(mailbox, due - now)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
             }
         };
         match dump {
@@ -369,7 +401,7 @@ mod os {
     use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
     use signal_hook::iterator::{Handle, Signals};
 
-    use parking_lot::Mutex;
+    use crate::fork::Lock;
 
     /// The terminating signals that end a session.
     const TERMINATING: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
@@ -386,7 +418,28 @@ mod os {
     pub(super) const DUMP_SIGNALS: [(i32, &str); 2] = [(SIGUSR1, "SIGUSR1"), (SIGUSR2, "SIGUSR2")];
 
     /// The watcher's handle, to add the dump signal later.
-    static HANDLE: Mutex<Option<Handle>> = Mutex::new(None);
+    static HANDLE: Lock<Option<Handle>> = Lock::new(None);
+    /// The signals the watcher watches, as a bit set.
+    static WATCHED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn watch(sig: i32) {
+        WATCHED.fetch_or(1 << sig, Ordering::SeqCst);
+    }
+
+    pub(super) fn fork_prepare() {
+        crate::fork::hold(&HANDLE);
+    }
+
+    /// In a forked child: the default action for every watched signal,
+    /// since no watcher thread reads the signals any more.
+    pub(super) fn fork_child() {
+        let watched = WATCHED.load(Ordering::SeqCst);
+        for sig in (1..64).filter(|s| watched & (1 << s) != 0) {
+            // SAFETY: `signal` with `SIG_DFL` for a valid signal number; it
+            // is async-signal-safe, as a fork child handler requires.
+            unsafe { libc::signal(sig, libc::SIG_DFL) };
+        }
+    }
     /// The dump signal being watched (at most one).
     static DUMP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -453,6 +506,7 @@ mod os {
             }
         };
         *HANDLE.lock() = Some(signals.handle());
+        ours.iter().for_each(|&s| watch(s));
         let spawned = std::thread::Builder::new()
             .name("profiler-signals".into())
             .spawn(move || {
@@ -490,6 +544,7 @@ mod os {
             return;
         }
         DUMP.store(sig, Ordering::SeqCst);
+        watch(sig);
         if let Some(h) = HANDLE.lock().as_ref() {
             if let Err(e) = h.add_signal(sig) {
                 eprintln!("profiler: PROFILER_DUMP_SIGNAL: {e}; no dumps");
@@ -508,6 +563,7 @@ mod os {
             }
         };
         *HANDLE.lock() = Some(signals.handle());
+        watch(sig);
         let _ = std::thread::Builder::new()
             .name("profiler-signals".into())
             .spawn(move || {
@@ -535,6 +591,8 @@ mod os {
     pub(super) fn install_exit_handler() {}
     pub(super) fn install_signal_watcher() {}
     pub(super) fn watch_dump_signal(_sig: i32) {}
+    pub(super) fn fork_prepare() {}
+    pub(super) fn fork_child() {}
     pub(super) fn die_by(sig: i32) -> ! {
         std::process::exit(128 + sig)
     }

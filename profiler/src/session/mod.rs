@@ -15,7 +15,7 @@ use crate::fs::FileSet;
 use crate::profile::Profile;
 use crate::snapshot::Baseline;
 
-pub(crate) use endings::Ending;
+pub(crate) use endings::{Ending, fork_child, fork_prepare};
 
 /// The environment variable naming the output directory. `%p` in it is
 /// replaced by the id of the process that writes the reports, and `%%` by
@@ -235,6 +235,7 @@ impl Session {
         crate::set_compensation(self.compensate);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        crate::fork::install();
         if self.output_dir.is_some() || self.print_report {
             endings::install(&self);
         }
@@ -260,6 +261,12 @@ pub(crate) struct Active {
 }
 
 impl Active {
+    /// In a forked child: the session counts from the fork (the recorder
+    /// already subtracts the parent's calls).
+    fn restart_in_fork_child(&mut self) {
+        self.baseline = Arc::new(Baseline::empty_now());
+    }
+
     /// Takes the session's profile and writes its reports: at an `ending`,
     /// or while the program still runs (`still_running` says why).
     fn write(
@@ -391,6 +398,8 @@ fn write_set(profile: &Profile, dir: &Path, per_thread: bool) -> Result<Vec<Path
     }
     let written = set.commit()?;
     remove_stale(dir, &threads_dir, &written);
+    crate::fs::remove_stale_temps(dir);
+    crate::fs::remove_stale_temps(&threads_dir);
     Ok(written)
 }
 

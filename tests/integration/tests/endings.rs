@@ -129,11 +129,22 @@ const SET: [&str; 11] = [
 /// Checks that `out` holds one complete set, all files from one run, and no
 /// temporary file; returns its profile.
 fn check_set(out: &Path) -> Profile {
+    check_set_with_temps_of(out, None)
+}
+
+/// [`check_set`], allowing the temporary files of process `killed` (a
+/// SIGKILL during a write leaves them; the next write removes them).
+fn check_set_with_temps_of(out: &Path, killed: Option<u32>) -> Profile {
     let names: Vec<String> = std::fs::read_dir(out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    let temps: Vec<&String> = names.iter().filter(|n| n.starts_with('.')).collect();
+    let killed = killed.map(|pid| format!(".tmp.{pid}."));
+    let temps: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with('.'))
+        .filter(|n| !killed.as_ref().is_some_and(|k| n.contains(k.as_str())))
+        .collect();
     assert!(
         temps.is_empty(),
         "temporary files left in {}: {temps:?}",
@@ -396,9 +407,10 @@ fn sigkill_keeps_the_last_checkpoint() {
     }
     signal(&child, libc::SIGKILL);
     let killed = Instant::now();
+    let pid = child.id();
     let (status, _) = wait(child);
     assert_eq!(status.signal(), Some(libc::SIGKILL));
-    let p = check_set(&out);
+    let p = check_set_with_temps_of(&out, Some(pid));
     assert_eq!(p.meta.ended_by, None);
     assert_eq!(
         p.meta.still_running.as_deref(),
@@ -413,6 +425,10 @@ fn sigkill_keeps_the_last_checkpoint() {
         .max()
         .expect("counts were printed");
     let got = ncalls(&p, "step");
+    // The next run into the folder removes what the killed one left.
+    let (next, _o) = start(&bin(), &["return", "3"], &out, &[]);
+    assert!(wait(next).0.success());
+    check_set(&out);
     assert!(
         got >= before,
         "the checkpoint holds {got} calls; {before} were made 1.5 s before the kill"
@@ -699,6 +715,28 @@ fn soak_random_endings_never_mix_or_leave_files() {
             );
         }
         set_pid = Some(p.meta.pid);
+    }
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Regression: the temporary name was `.<name>.tmp<pid>`, shared by every
+/// writer of a process, and two sessions ending together in one folder gave
+/// "No such file or directory" and a corrupt `profile.json`. Two processes
+/// ending at once into one folder leave one whole set, no temporary file.
+#[test]
+fn two_processes_ending_together_in_one_folder_leave_one_whole_set() {
+    let out = scratch("two-writers");
+    for _ in 0..5 {
+        let (a, _oa) = start(&bin(), &["return", "11", "0", "8"], &out, &[]);
+        let (b, _ob) = start(&bin(), &["return", "22", "0", "8"], &out, &[]);
+        let (pa, pb) = (a.id(), b.id());
+        let (sa, ea) = wait(a);
+        let (sb, eb) = wait(b);
+        assert!(sa.success() && sb.success(), "{ea}\n{eb}");
+        let p = check_set(&out);
+        assert!(p.meta.pid == pa || p.meta.pid == pb);
+        let steps = if p.meta.pid == pa { 11 } else { 22 };
+        assert_eq!(ncalls(&p, "step"), steps);
     }
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -1,0 +1,113 @@
+//! A profiled function called from a signal handler, 10,000 times, while the
+//! interrupted thread creates new call paths: no hang, a valid tree, and
+//! every handler call either recorded or counted as dropped (those that
+//! interrupted the recorder's own bookkeeping).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use profiler::{Profile, profile};
+
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+#[profile]
+fn in_handler() {
+    HANDLED.fetch_add(1, Ordering::Relaxed);
+}
+
+extern "C" fn on_usr1(_sig: libc::c_int) {
+    in_handler();
+}
+
+macro_rules! tree {
+    ($($f:ident),*) => {
+        $(
+            #[profile]
+            fn $f(depth: u32) {
+                if depth > 0 {
+                    for k in 0..BRANCHES.len() {
+                        BRANCHES[k](depth - 1);
+                    }
+                }
+            }
+        )*
+        const BRANCHES: &[fn(u32)] = &[$($f),*];
+    };
+}
+
+tree!(t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11);
+
+fn ncalls(p: &Profile, name: &str) -> u64 {
+    let stats = p.stats();
+    stats
+        .functions()
+        .iter()
+        .filter(|f| p.sites[f.site as usize].name == name)
+        .map(|f| f.figures.ncalls)
+        .sum()
+}
+
+#[test]
+fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
+    // A watchdog: a hang fails the test instead of stalling CI.
+    std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(|| {
+            std::thread::sleep(Duration::from_secs(120));
+            eprintln!("signal handler test hung");
+            std::process::abort();
+        })
+        .unwrap();
+    // SAFETY: installs a handler for SIGUSR1 (which the test process does
+    // not otherwise use); the handler only calls a profiled function.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
+    let creator = {
+        let done = Arc::clone(&done);
+        std::thread::Builder::new()
+            .name("creator".into())
+            .spawn(move || {
+                // SAFETY: `pthread_self` has no preconditions.
+                tx.send(unsafe { libc::pthread_self() }).unwrap();
+                let mut depth = 1;
+                while !done.load(Ordering::Relaxed) {
+                    // New paths on every round until depth 5 (12^5 leaves),
+                    // then the same ones again.
+                    t0(depth);
+                    depth = (depth + 1).min(5);
+                }
+            })
+            .unwrap()
+    };
+    let target = rx.recv().unwrap();
+    let mut sent = 0;
+    while sent < 10_000 {
+        // SAFETY: the creator thread is alive until `done` is set below.
+        let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+        assert_eq!(rc, 0);
+        sent += 1;
+        std::thread::sleep(Duration::from_micros(20));
+    }
+    done.store(true, Ordering::Relaxed);
+    creator.join().unwrap();
+    let p = profiler::snapshot();
+    p.validate().unwrap();
+    assert_eq!(p.stats().total_time_ns(), p.root_time_ns());
+    let handled = HANDLED.load(Ordering::Relaxed);
+    let recorded = ncalls(&p, "in_handler");
+    let dropped = p.meta.calls_dropped_in_signal_handlers;
+    println!("sent {sent}, handled {handled}, recorded {recorded}, dropped {dropped}");
+    assert!(handled > 1000, "few signals were delivered: {handled}");
+    assert_eq!(recorded + dropped, handled, "a handler call was lost");
+    // Every recorded handler call hangs below a creator frame or at the root.
+    let creator = p.threads.iter().find(|t| t.name == "creator").unwrap();
+    assert!(creator.open.is_empty());
+}
