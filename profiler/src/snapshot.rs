@@ -183,6 +183,8 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
             ProbeCost::new(inner * ns_per_tick, outer * ns_per_tick)
         }),
         compensated: false,
+        compensated_ns: 0,
+        compensation_warnings: Vec::new(),
         ended_by: None,
         still_running: None,
         calls_dropped_at_thread_exit: recorder::late_dropped(),

@@ -17,6 +17,8 @@ impl Profile {
         if self.meta.compensated {
             return;
         }
+        let before = self.root_time_ns();
+        let tottime_before = self.tottime_by_site();
         for t in &mut self.threads {
             let n = t.nodes.len();
             // Calls in each node's subtree, itself excluded.
@@ -41,6 +43,34 @@ impl Profile {
         }
         self.meta.probe_cost = Some(cost);
         self.meta.compensated = true;
+        self.meta.compensated_ns = before.saturating_sub(self.root_time_ns());
+        let after = self.tottime_by_site();
+        let mut heavy: Vec<(f64, String)> = tottime_before
+            .iter()
+            .zip(&after)
+            .enumerate()
+            .filter(|&(_, (&b, &a))| b > 0 && a.saturating_mul(2) < b)
+            .map(|(site, (&b, &a))| {
+                let removed = (b - a) as f64 / b as f64;
+                let name = self.sites.get(site).map_or("?", |s| s.name.as_str());
+                (removed, format!("{name}: {:.0}%", removed * 100.0))
+            })
+            .collect();
+        heavy.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+        self.meta.compensation_warnings = heavy.into_iter().map(|(_, w)| w).collect();
+    }
+
+    /// Each site's self time, summed over its nodes on every thread.
+    fn tottime_by_site(&self) -> Vec<u64> {
+        let mut by_site = vec![0u64; self.sites.len()];
+        for t in &self.threads {
+            for (n, own) in t.nodes.iter().zip(t.self_times()) {
+                if let Some(slot) = by_site.get_mut(n.site as usize) {
+                    *slot = slot.saturating_add(own);
+                }
+            }
+        }
+        by_site
     }
 }
 

@@ -32,6 +32,31 @@ impl Profile {
     /// both runs' threads and process ids. The merge of one profile is that
     /// profile; of none, an empty profile.
     pub fn merge(profiles: &[Profile]) -> Profile {
+        Profile::merge_unchecked(profiles)
+    }
+
+    /// [`Profile::merge`], refusing to mix compensated and uncompensated
+    /// profiles (whose times do not mean the same), with an error that says
+    /// which input is which.
+    pub fn try_merge(profiles: &[Profile]) -> Result<Profile, crate::Error> {
+        if let (Some(a), Some(b)) = (
+            profiles.iter().position(|p| p.meta.compensated),
+            profiles.iter().position(|p| !p.meta.compensated),
+        ) {
+            return Err(crate::Error::Config {
+                setting: "merge".to_owned(),
+                message: format!(
+                    "input {} is compensated (PROFILER_COMPENSATE=1) and input {} is not; \
+                     merge profiles recorded alike",
+                    a + 1,
+                    b + 1
+                ),
+            });
+        }
+        Ok(Profile::merge_unchecked(profiles))
+    }
+
+    fn merge_unchecked(profiles: &[Profile]) -> Profile {
         match profiles {
             [] => Profile::new(Metadata::default(), Vec::new(), Vec::new()),
             [one] => one.clone(),

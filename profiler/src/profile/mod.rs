@@ -58,6 +58,15 @@ pub struct Metadata {
     /// Whether that cost was subtracted from the times ([`Profile::compensate`]).
     #[serde(default)]
     pub compensated: bool,
+    /// Nanoseconds of probe cost that compensation subtracted, over all
+    /// threads (0 when not compensated).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub compensated_ns: u64,
+    /// Functions from which compensation removed more than half of their
+    /// tottime, as `name: NN%` (the share removed): their figures are mostly
+    /// the probe's estimated cost, and less certain than the others.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compensation_warnings: Vec<String>,
     /// How the run ended, when it did not end by returning normally:
     /// `"SIGTERM"`, `"process::exit(3)"`, `"a panic: <message>"`. `None` for a
     /// normal end, and for a profile written while the program still ran

@@ -2,22 +2,23 @@
 //! that it can be reported and, on request, subtracted from the times.
 
 use std::hint::black_box;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock;
+use crate::fork::Lock;
 use crate::site::{Site, SiteName};
 
-/// Probe cost in ticks per call: (inside the call's interval, in all).
-static PROBE_TICKS: OnceLock<(f64, f64)> = OnceLock::new();
+/// Probe cost in ticks per call: (inside the call's interval, in all), the
+/// lowest of every calibration so far (`None` before the first).
+pub(super) static PROBE_TICKS: Lock<Option<(f64, f64)>> = Lock::new(None);
 static COMPENSATE: AtomicBool = AtomicBool::new(false);
 
 /// Turns overhead compensation on or off: snapshots then subtract the probe's
 /// measured cost per call from tottime and cumtime (see
 /// [`Profile::compensate`](crate::Profile::compensate)). Turning it on
-/// measures the cost first (a few milliseconds, once per process).
+/// measures the cost first if it was never measured (a few milliseconds).
 pub fn set_compensation(on: bool) {
-    if on {
+    if on && measured_probe_ticks().is_none() {
         calibrate();
     }
     COMPENSATE.store(on, Ordering::Relaxed);
@@ -28,21 +29,37 @@ pub fn compensation() -> bool {
     COMPENSATE.load(Ordering::Relaxed)
 }
 
-/// The measured probe cost in ticks, if it was measured.
+/// The measured probe cost in ticks, if it was measured: the lowest inside
+/// and in all of every calibration so far.
 pub(crate) fn measured_probe_ticks() -> Option<(f64, f64)> {
-    PROBE_TICKS.get().copied()
+    *PROBE_TICKS.lock()
 }
 
-/// Measures the probe's cost (once per process) and returns it in ticks.
+/// Measures the probe's cost again and returns the lowest so far, in ticks.
+///
+/// Sessions calibrate when they start and when they end, so a run has at
+/// least two measurements spread over it. A measurement on a loaded machine
+/// can only come out high (preemption and cache misses add time; nothing
+/// removes it), so the lowest is the closest to the probe's real cost, and
+/// subtracting it can only under-compensate, never remove time the program
+/// spent.
 pub(crate) fn calibrate() -> (f64, f64) {
-    *PROBE_TICKS.get_or_init(|| {
-        std::thread::Builder::new()
-            .name("profiler-calibration".into())
-            .spawn(measure)
-            .ok()
-            .and_then(|h| h.join().ok())
-            .unwrap_or((0.0, 0.0))
-    })
+    let measured = std::thread::Builder::new()
+        .name("profiler-calibration".into())
+        .spawn(measure)
+        .ok()
+        .and_then(|h| h.join().ok());
+    let mut lowest = PROBE_TICKS.lock();
+    if let Some((inner, outer)) = measured {
+        *lowest = Some(match *lowest {
+            Some((i, o)) => {
+                let outer = o.min(outer);
+                (i.min(inner).min(outer), outer)
+            }
+            None => (inner, outer),
+        });
+    }
+    lowest.unwrap_or((0.0, 0.0))
 }
 
 static SITE: Site = Site::new(

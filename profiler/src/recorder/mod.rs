@@ -376,6 +376,7 @@ fn enter_first(site: &'static Site) -> Guard {
 
 /// Holds the recorder's locks across a `fork` (see [`crate::fork`]).
 pub(crate) fn fork_prepare() {
+    crate::fork::hold(&calibrate::PROBE_TICKS);
     registry::fork_prepare();
 }
 

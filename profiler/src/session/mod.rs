@@ -274,6 +274,12 @@ impl Active {
         ending: Option<&Ending>,
         still_running: Option<&str>,
     ) -> Result<Profile, Error> {
+        // A second calibration, at the end of the run, for the lowest probe
+        // cost (see `calibrate`). Not at an exit or a signal, where no new
+        // thread should be started.
+        if crate::recorder::compensation() && matches!(ending, None | Some(Ending::Return)) {
+            crate::recorder::calibrate_now();
+        }
         let mut profile = crate::snapshot::snapshot_since(&self.baseline);
         profile.meta.ended_by = ending.and_then(Ending::describe);
         profile.meta.still_running = still_running.map(str::to_owned);
@@ -445,6 +451,21 @@ fn pstats_report(profile: &Profile) -> String {
         head.push_str(&format!(
             "Written while the program was still running ({why}).\n"
         ));
+    }
+    if profile.meta.compensated {
+        let (inner, outer) = profile
+            .meta
+            .probe_cost
+            .map_or((0.0, 0.0), |c| (c.inner_ns, c.outer_ns));
+        head.push_str(&format!(
+            "Compensated: {:.6} seconds of probe cost subtracted ({inner:.1} ns per call inside the call, {outer:.1} ns in all).\n",
+            profile.meta.compensated_ns as f64 / 1e9
+        ));
+        for w in &profile.meta.compensation_warnings {
+            head.push_str(&format!(
+                "WARNING: compensation removed more than half of the time of {w}\n"
+            ));
+        }
     }
     let open: usize = profile.threads.iter().map(|t| t.open.len()).sum();
     if open > 0 {

@@ -1,0 +1,87 @@
+//! Regression: with `PROFILER_COMPENSATE=1`, a million tiny calls under an
+//! outer call gave the outer call a cumtime of 0 (one run saved
+//! `('tiny', 1000000, 0)` without a word), because one calibration on a
+//! loaded machine overstated the probe's cost. The lowest of several
+//! calibrations is subtracted, the profile says how much, and functions that
+//! lost more than half their time are named.
+
+use std::time::Instant;
+
+use profiler::{Profile, profile};
+
+#[profile]
+fn tiny() {}
+
+#[profile]
+fn outer(n: u64) {
+    for _ in 0..n {
+        tiny();
+    }
+}
+
+fn row(p: &Profile, name: &str) -> profiler::Figures {
+    let stats = p.stats();
+    stats
+        .functions()
+        .iter()
+        .find(|f| p.sites[f.site as usize].name == name)
+        .map(|f| f.figures)
+        .unwrap_or_default()
+}
+
+#[test]
+fn compensation_never_zeroes_a_profile_and_says_what_it_removed() {
+    let dir = std::env::temp_dir().join(format!("profiler-tiny-{}", std::process::id()));
+    let session = profiler::Session::new()
+        .compensate(true)
+        .output_dir(&dir)
+        .start();
+    let t = Instant::now();
+    outer(1_000_000);
+    let wall = t.elapsed().as_nanos() as u64;
+    let p = session.finish().unwrap();
+    let (o, t) = (row(&p, "outer"), row(&p, "tiny"));
+    let cost = p.meta.probe_cost.unwrap();
+    println!(
+        "wall {wall} ns; outer cumtime {} ns, tiny tottime {} ns; probe {:.1}/{:.1} ns; removed {} ns; {:?}",
+        o.cumtime_ns, t.tottime_ns, cost.inner_ns, cost.outer_ns, p.meta.compensated_ns, p.meta.compensation_warnings
+    );
+    assert_eq!(t.ncalls, 1_000_000);
+    assert!(o.cumtime_ns > 0, "compensation zeroed the outer call");
+    assert!(o.cumtime_ns <= wall, "more time than the loop took");
+    assert!(p.meta.compensated_ns > 0);
+    // What was removed is what the probe costs, no more: the outer call
+    // keeps at least the loop's own work (wall time less a million outer
+    // probe costs) and the cost removed is at most the loop's wall time.
+    assert!(p.meta.compensated_ns < wall);
+    // A loop around an empty call is almost all probe: what compensation
+    // removed from it is named, for `outer` (whose own time is the loop) or
+    // `tiny` (whose own time is nothing), whichever lost more than half.
+    let named: Vec<&String> = p
+        .meta
+        .compensation_warnings
+        .iter()
+        .filter(|w| w.starts_with("tiny: ") || w.starts_with("outer: "))
+        .collect();
+    assert!(!named.is_empty(), "neither tiny nor outer is named");
+    let text = std::fs::read_to_string(dir.join("pstats.txt")).unwrap();
+    assert!(text.starts_with("Compensated: "), "{}", &text[..200.min(text.len())]);
+    assert!(text.contains(&format!(
+        "WARNING: compensation removed more than half of the time of {}",
+        named[0]
+    )));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Merging a compensated profile with an uncompensated one gave
+/// `compensated=false` over half-compensated data: `try_merge` refuses.
+#[test]
+fn merging_compensated_with_uncompensated_is_refused() {
+    let mut p = profiler::snapshot();
+    p.meta.compensated = false;
+    let mut c = p.clone();
+    c.compensate(profiler::ProbeCost::new(1.0, 2.0));
+    let e = Profile::try_merge(&[p.clone(), c.clone()]).unwrap_err().to_string();
+    assert!(e.contains("input 2 is compensated") && e.contains("input 1 is not"), "{e}");
+    assert!(Profile::try_merge(&[c.clone(), c]).is_ok());
+}
