@@ -54,6 +54,7 @@ pub mod emit;
 mod error;
 mod fs;
 mod hash;
+mod output;
 pub mod profile;
 mod recorder;
 mod session;

@@ -29,7 +29,7 @@
 //! their first bytes.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde::de::IgnoredAny;
@@ -43,6 +43,88 @@ pub const FORMAT_MARKER: &str = "profiler-profile";
 
 /// The version of the file format that this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The largest input file the loaders read: 1 GiB. A larger file, or a
+/// stream that does not end (`/dev/zero`), is refused once this much was
+/// read, instead of filling memory.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `limit` bytes of `path` (a file, a pipe or a device) for
+/// the loaders ([`Profile::load`], [`load_any`], the command-line tool, with
+/// [`MAX_INPUT_BYTES`]); a file with more is refused, naming the limit.
+///
+/// Reading stops early when the first block already shows that the input is
+/// neither a `.prof` nor JSON (`/dev/zero`): what was read is returned, and
+/// [`parse`] reports the same error it would for the whole file.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    const BLOCK: u64 = 64 << 10;
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // A regular file says its size: refuse a large one before reading it.
+    let known = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if let Some(len) = known.filter(|&len| len > limit) {
+        return Err(too_large(path, Some(len), limit));
+    }
+    let mut bytes = Vec::with_capacity(known.map_or(BLOCK, |n| n.min(limit)) as usize);
+    let mut reader = file.take(limit.saturating_add(1));
+    (&mut reader)
+        .take(BLOCK)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 == BLOCK && !cannot_be_a_profile(&bytes) {
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_large(path, None, limit));
+    }
+    Ok(bytes)
+}
+
+/// Whether the first bytes of a file show it is neither a `.prof` nor JSON:
+/// its first byte that is not whitespace (after a byte-order mark) cannot
+/// start a JSON value.
+fn cannot_be_a_profile(head: &[u8]) -> bool {
+    if looks_like_prof(head) {
+        return false;
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) => !matches!(
+            b,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        ),
+        None => false,
+    }
+}
+
+fn too_large(path: &Path, len: Option<u64>, limit: u64) -> Error {
+    let size = match len {
+        Some(len) => format!("{len} bytes"),
+        None => "more than that".to_owned(),
+    };
+    Error::format(
+        path,
+        format!(
+            "too large: the limit on an input is {limit} bytes ({}), the file holds {size}",
+            human(limit)
+        ),
+    )
+}
+
+/// `limit` in the largest binary unit that divides it (`1 GiB`).
+fn human(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!("{} {unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
+}
 
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
@@ -91,6 +173,9 @@ pub fn to_bytes(profile: &Profile) -> Vec<u8> {
 ///
 /// The checks and their messages are those of the module docs.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
+    // A UTF-8 byte-order mark (some Windows editors write one) is not JSON,
+    // but says nothing wrong about the rest: skip it.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::format(path, "empty file: not a profile"));
     }
@@ -105,6 +190,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
         ),
         serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
             Error::format(path, format!("not JSON: {e}"))
+        }
+        // The one data error of a JSON object with these members: one of
+        // them given twice.
+        serde_json::error::Category::Data if e.to_string().starts_with("duplicate field") => {
+            Error::format(path, format!("not a profile: {e}"))
         }
         serde_json::error::Category::Data => Error::format(
             path,
@@ -228,7 +318,7 @@ pub fn looks_like_prof(bytes: &[u8]) -> bool {
 /// figures could not all be represented exactly are dropped; use
 /// [`import_prof::read`](crate::profile::import_prof::read) to get them.
 pub fn load_any(path: &Path) -> Result<Profile, Error> {
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
     if looks_like_prof(&bytes) {
         Ok(crate::profile::import_prof::from_bytes(&bytes, path)?.profile)
     } else {
@@ -257,10 +347,11 @@ impl Profile {
 
     /// Loads a profile saved by [`Profile::save`]. The error says what is
     /// wrong and where: not JSON or truncated (with the line and column), not
-    /// a profile, a newer format version, or an invalid structure.
+    /// a profile, a newer format version, or an invalid structure. At most
+    /// [`MAX_INPUT_BYTES`] are read.
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, Error> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
         parse(&bytes, path)
     }
 
