@@ -468,6 +468,47 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_skipped_and_a_duplicate_key_named() {
+        let good = to_bytes(&sample());
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&good);
+        assert_eq!(parse(&bom, Path::new("x")).unwrap(), sample());
+        let dup = String::from_utf8(good).unwrap().replacen(
+            "\"version\":1,",
+            "\"version\":1,\"version\":1,",
+            1,
+        );
+        let e = err(dup.as_bytes());
+        assert!(
+            e.starts_with("p.json: not a profile: duplicate field `version` at line 1 column "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = std::env::temp_dir().join(format!("profiler-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("big.json");
+        std::fs::write(&f, vec![b' '; 4096]).unwrap();
+        let e = read_bytes(&f, 1024).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "too large: the limit on an input is 1024 bytes (1 KiB), the file holds 4096 bytes"
+            ),
+            "{e}"
+        );
+        assert_eq!(read_bytes(&f, 4096).unwrap().len(), 4096);
+        #[cfg(target_os = "linux")]
+        {
+            // Not a profile: the first block is enough to tell.
+            let zero = read_bytes(Path::new("/dev/zero"), MAX_INPUT_BYTES).unwrap();
+            assert_eq!(zero.len(), 64 << 10);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn totals_must_fit() {
         let mut p = sample();
         p.threads[0].nodes[1].calls = u64::MAX;

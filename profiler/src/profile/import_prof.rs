@@ -1336,6 +1336,75 @@ mod tests {
         import.profile.validate().unwrap();
     }
 
+    /// `{(file, 1, "f"): (1, 1, 0.0, 0.0, {})}` with `file` as an `a` str.
+    fn one_function(file: &[u8]) -> Vec<u8> {
+        let mut b = vec![b'{', b')', 3, b'a'];
+        b.extend_from_slice(&(file.len() as i32).to_le_bytes());
+        b.extend_from_slice(file);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f', b')', 5]);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for _ in 0..2 {
+            b.push(b'g');
+            b.extend_from_slice(&0.0f64.to_le_bytes());
+        }
+        b.extend_from_slice(b"{00");
+        b
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_read_lossily_and_counted() {
+        // What marshal writes for "/tmp/\udcff/x.py" (surrogatepass).
+        let b = one_function(b"/tmp/\xed\xb3\xbf/x.py");
+        let import = from_bytes(&b, Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 1);
+        assert_eq!(
+            import.profile.sites[0].file,
+            "/tmp/\u{FFFD}\u{FFFD}\u{FFFD}/x.py"
+        );
+        let import = from_bytes(&one_function(b"ok.py"), Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 0);
+    }
+
+    #[test]
+    fn one_string_named_by_many_keys_is_counted_per_key() {
+        // A 1 MiB file name shared by 300 keys: 300 MiB once copied.
+        let len = 1usize << 20;
+        let mut b = vec![b'{', b')', 3, b'a' | 0x80];
+        b.extend_from_slice(&(len as i32).to_le_bytes());
+        b.resize(b.len() + len, b'x');
+        b.extend_from_slice(&[b'i', 0, 0, 0, 0, b'z' | 0x80, 1, b'f']);
+        b.extend_from_slice(&[b')' | 0x80, 5, b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for _ in 0..2 {
+            b.push(b'g');
+            b.extend_from_slice(&0.0f64.to_le_bytes());
+        }
+        b.extend_from_slice(b"{0");
+        for line in 1..300u32 {
+            b.extend_from_slice(&[b')', 3, b'r', 0, 0, 0, 0, b'i']);
+            b.extend_from_slice(&line.to_le_bytes());
+            b.extend_from_slice(&[b'r', 1, 0, 0, 0, b'r', 2, 0, 0, 0]);
+        }
+        b.push(b'0');
+        let e = parse(&b).unwrap_err();
+        assert!(
+            e.contains("add up to 300 MiB, more than the limit of 256 MiB"),
+            "{e}"
+        );
+        // The same keys once: fine.
+        b.truncate(b.len() - 1 - 299 * 22);
+        b.push(b'0');
+        assert_eq!(parse(&b).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn long_labels_are_shortened() {
+        assert_eq!(shorten("a.py:1(f)".into()), "a.py:1(f)");
+        let long = format!("{}:1(f)", "é".repeat(300));
+        let short = shorten(long);
+        assert_eq!(short.chars().count(), 241);
+        assert!(short.ends_with(":1(f)") && short.contains('…'));
+    }
+
     #[test]
     fn errors_have_offsets() {
         assert!(parse(b"").unwrap_err().starts_with("truncated"));
