@@ -7,7 +7,8 @@
 //! The file is one marshal object (`reference/formats.md`, section 2). The
 //! reader accepts every code CPython's own writer produces for that dict:
 //! dict `{`, tuples `)` and `(`, ints `i`, `I` and `l`, floats `g` and `f`,
-//! strings `z`, `Z`, `a`, `A`, `u`, `t` and `s`, `None`, `True`, `False`, and
+//! strings `z`, `Z`, `a`, `A`, `u`, `t` and `s` (read lossily when not
+//! UTF-8), `None`, `True`, `False`, and
 //! the back-references of marshal version 3 and later (the `0x80` flag and
 //! `r`), which real cProfile dumps use. It never panics: a truncated file, an
 //! unknown code, a bad reference, nesting deeper than a pstats dict can be,
@@ -75,7 +76,13 @@
 //! **Size.** A function reached along many paths gets one outer node per
 //! piece of its callers' room, so the tree can hold more nodes than the file
 //! has entries (in practice a small multiple); a file whose tree would need
-//! more than 20 million nodes is refused.
+//! more than 20 million nodes is refused. Marshal's back-references let a
+//! small file name one long string from many keys: the strings copied out
+//! (each function's file and name) may add up to [`MAX_STRING_BYTES`]
+//! (256 MiB); a file that needs more is refused, naming the limit. Strings
+//! that are not UTF-8 (Python writes lone surrogates, from file names that
+//! are not UTF-8, as such bytes) are read with U+FFFD and counted in
+//! [`Import::not_utf8`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -140,8 +147,9 @@ pub struct Import {
     /// One line per function or edge whose figures in `profile` differ from
     /// the file's (see the module docs, "Limits"), and notes on caller
     /// entries left out or estimated. Empty when the import is exact. Holds
-    /// at most [`MAX_NOTES`] lines; [`inexact_count`](Import::inexact_count)
-    /// says how many there were in all.
+    /// the first [`MAX_NOTES`] differences (then the two notes);
+    /// [`inexact_count`](Import::inexact_count) says how many lines there
+    /// were in all.
     pub inexact: Vec<String>,
     /// The number of differences and notes, those left out of
     /// [`inexact`](Import::inexact) included.
@@ -152,7 +160,8 @@ pub struct Import {
     pub not_utf8: usize,
 }
 
-/// The most lines [`Import::inexact`] holds.
+/// The most differences [`Import::inexact`] lists; each names at most 256
+/// bytes of a function's label.
 pub const MAX_NOTES: usize = 1000;
 
 // ---------------------------------------------------------------- marshal
