@@ -300,7 +300,7 @@ fn load(path: &Path) -> Result<Profile, Fail> {
     if import.not_utf8 > 0 {
         note(format!(
             "{}: {} string(s) are not valid UTF-8 (a file name from a non-UTF-8 \
-             directory?): shown with U+FFFD, as Python shows them",
+             directory?): shown with U+FFFD in place of each bad sequence",
             path.display(),
             import.not_utf8
         ));
