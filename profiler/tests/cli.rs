@@ -745,6 +745,27 @@ fn symlinked_output_keeps_the_link() {
     ok(&["diff", i, i, "--svg", dangling.to_str().unwrap()]);
     assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
     assert!(dir.join("made.svg").is_file());
+    // Paraver's three files, one of them a link.
+    let prv = dir.join("real.prv");
+    std::fs::write(&prv, b"old\n").unwrap();
+    std::os::unix::fs::symlink("real.prv", dir.join("trace.prv")).unwrap();
+    ok(&[
+        "convert",
+        i,
+        "--to",
+        "paraver",
+        "-o",
+        dir.join("trace").to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::symlink_metadata(dir.join("trace.prv"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&prv).unwrap().starts_with(b"#Paraver"));
+    for f in ["trace.prv", "trace.pcf", "trace.row", "real.prv"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
     // Nothing else was left behind (no temporary files).
     assert_eq!(
         listing(&dir),

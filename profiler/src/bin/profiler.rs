@@ -442,10 +442,11 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
         if out.as_os_str() == "-" {
             return fail("-", "Paraver traces are three files: give -o BASENAME");
         }
-        for part in paraver::paths(&out) {
-            refuse_inputs(&part, std::slice::from_ref(&a.file), "-o")?;
+        let parts = paraver::paths(&out);
+        for part in &parts {
+            refuse_inputs(part, std::slice::from_ref(&a.file), "-o")?;
         }
-        return Ok(profile.write_paraver(&out)?);
+        return write_paraver(&profile, &parts);
     }
     refuse_inputs(&out, std::slice::from_ref(&a.file), "-o")?;
     write_output(&out, |w| match to {
@@ -457,6 +458,36 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
         Format::Speedscope => speedscope::write(&profile, w),
         Format::Json | Format::Paraver => file::write(&profile, w),
     })?;
+    Ok(())
+}
+
+/// Writes a Paraver trace's three files (`.prv`, `.pcf`, `.row`) as every
+/// other output is written ([`write_output`]): the `.pcf` and `.row` first,
+/// then the `.prv` that Paraver opens. Each file streams out of
+/// [`paraver::write`] (the other two go to a sink). If one fails, the files
+/// this call created are removed again.
+fn write_paraver(profile: &Profile, parts: &[PathBuf; 3]) -> Result<(), Fail> {
+    let [prv, pcf, row] = parts;
+    let sink = || io::sink();
+    let order: [(&PathBuf, usize); 3] = [(pcf, 1), (row, 2), (prv, 0)];
+    let mut created: Vec<&PathBuf> = Vec::new();
+    for (path, which) in order {
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let written = write_output(path, |w| match which {
+            0 => paraver::write(profile, w, &mut sink(), &mut sink()),
+            1 => paraver::write(profile, &mut sink(), w, &mut sink()),
+            _ => paraver::write(profile, &mut sink(), &mut sink(), w),
+        });
+        if let Err(e) = written {
+            for c in created {
+                let _ = std::fs::remove_file(c);
+            }
+            return Err(e.into());
+        }
+        if !existed {
+            created.push(path);
+        }
+    }
     Ok(())
 }
 
