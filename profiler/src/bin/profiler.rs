@@ -100,7 +100,7 @@ struct MergeArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The merged profile: a `profile.json`, or a `.prof` when OUT ends in
-    /// `.prof`.
+    /// `.prof` (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
 }
@@ -111,7 +111,8 @@ struct DiffArgs {
     before: PathBuf,
     /// The profile after the change.
     after: PathBuf,
-    /// Also write a differential flamegraph (red: grew, blue: shrank).
+    /// Also write a differential flamegraph (red: grew, blue: shrank; `-`
+    /// for standard output).
     #[arg(long, value_name = "OUT")]
     svg: Option<PathBuf>,
     /// Which change ranks the functions.
