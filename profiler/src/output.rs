@@ -10,7 +10,9 @@
 //! - a character device, a FIFO or a socket: opened and written in place;
 //! - a symlink: its final target is replaced atomically, the link kept;
 //! - a regular file: replaced atomically, keeping its permission bits (and
-//!   its owner, where the process may set it);
+//!   its owner, where the process may set it), which the new file has before
+//!   it is renamed into place (it is written in a directory of its own that
+//!   only this user may enter);
 //! - nothing yet: created atomically.
 
 use std::fs;
@@ -112,18 +114,67 @@ pub(crate) fn write(
                 .and_then(|()| out.flush())
                 .map_err(|e| Error::io(path, e))
         }
-        Target::File(p, old) => {
-            crate::fs::write_atomic(&p, write).map_err(rename)?;
-            if let Some(old) = old {
-                keep_owner_and_mode(&p, &old).map_err(|e| Error::io(path, e))?;
-            }
-            Ok(())
+        Target::File(p, None) => crate::fs::write_atomic(&p, write).map_err(rename),
+        Target::File(p, Some(old)) => replace_keeping_mode(&p, &old, write).map_err(rename),
+    }
+}
+
+/// Replaces the regular file `p` atomically, the new file getting `old`'s
+/// permission bits (and owner, where allowed) before it is renamed into
+/// place. It is written inside a new directory of its own next to `p`, that
+/// only this user may enter, so that no one can open it while its mode is
+/// still the default one.
+fn replace_keeping_mode(
+    p: &Path,
+    old: &fs::Metadata,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), Error> {
+    let dir = private_dir(p).map_err(|e| Error::io(p, e))?;
+    let staged = dir.join(p.file_name().unwrap_or("out".as_ref()));
+    let result = crate::fs::write_atomic(&staged, write)
+        .and_then(|()| keep_owner_and_mode(&staged, old).map_err(|e| Error::io(p, e)))
+        .and_then(|()| fs::rename(&staged, p).map_err(|e| Error::io(p, e)));
+    let _ = fs::remove_file(&staged);
+    let _ = fs::remove_dir(&dir);
+    result.map_err(|e| match e {
+        Error::Io { source, .. } => Error::io(p, source),
+        e => e,
+    })
+}
+
+/// Creates `.<name>.out.<pid>.<n>/` next to `p`, mode 0700.
+fn private_dir(p: &Path) -> io::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    loop {
+        let mut name = std::ffi::OsString::from(".");
+        name.push(p.file_name().unwrap_or("out".as_ref()));
+        name.push(format!(
+            ".out.{}.{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let dir = parent.join(name);
+        match builder.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
         }
     }
 }
 
-/// Gives the new file at `p` the replaced file's permission bits, and its
-/// owner where the process may (as root).
+/// Gives the file at `p` the replaced file's permission bits, and its owner
+/// where the process may (as root).
 fn keep_owner_and_mode(p: &Path, old: &fs::Metadata) -> io::Result<()> {
     #[cfg(unix)]
     {

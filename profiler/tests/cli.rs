@@ -798,6 +798,8 @@ fn output_keeps_permission_bits() {
     ok(&["merge", i, i, "-o", out.to_str().unwrap()]);
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640, "{mode:o}");
+    // The new file was written in a private directory, gone again.
+    assert_eq!(listing(&dir), ["input.json", "secret.prof"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -33,7 +33,7 @@ pub fn write_atomic(
 ///   never replaced (a write error, such as `/dev/full`'s, is returned);
 /// - a symlink's final target is replaced atomically and the link kept;
 /// - an existing file is replaced atomically and keeps its permission bits
-///   (they are set once the new file is in place);
+///   (the new file has them before it is renamed into place);
 /// - a directory or a block device is refused.
 ///
 /// Errors name `path` as given.
