@@ -933,8 +933,8 @@ fn report_dev_zero_stops_at_the_input_limit() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert_eq!(
         err.trim_end(),
-        "profiler: /dev/stdin: too large: the limit on an input is 1000000 bytes \
-         (1000000 bytes), the file holds more than that"
+        "profiler: /dev/stdin: too large: the limit on an input is 1000000 bytes, \
+         the file holds more than that"
     );
     // A regular file over the limit is refused before it is read.
     let big = dir.join("big.json");

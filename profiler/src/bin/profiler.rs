@@ -457,7 +457,9 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
         Format::Folded => flamegraph::write_folded(&profile, &FlamegraphOptions::default(), w),
         Format::Chrome => chrome::write(&profile, w),
         Format::Speedscope => speedscope::write(&profile, w),
-        Format::Json | Format::Paraver => file::write(&profile, w),
+        Format::Json => file::write(&profile, w),
+        // Three files, written above.
+        Format::Paraver => Ok(()),
     })?;
     Ok(())
 }

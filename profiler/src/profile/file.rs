@@ -110,20 +110,20 @@ fn too_large(path: &Path, len: Option<u64>, limit: u64) -> Error {
     Error::format(
         path,
         format!(
-            "too large: the limit on an input is {limit} bytes ({}), the file holds {size}",
-            human(limit)
+            "too large: the limit on an input is {limit} bytes{}, the file holds {size}",
+            in_units(limit)
         ),
     )
 }
 
-/// `limit` in the largest binary unit that divides it (`1 GiB`).
-fn human(n: u64) -> String {
+/// ` (1 GiB)`: `n` in the largest binary unit that divides it, if any.
+fn in_units(n: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if n >= 1 << shift && n % (1 << shift) == 0 {
-            return format!("{} {unit}", n >> shift);
+            return format!(" ({} {unit})", n >> shift);
         }
     }
-    format!("{n} bytes")
+    String::new()
 }
 
 #[derive(Serialize)]
