@@ -98,8 +98,8 @@ const MAX_NODES: usize = 20_000_000;
 /// Objects nested deeper than this are refused (a pstats dict needs 5).
 const MAX_DEPTH: usize = 64;
 
-/// The most bytes of text an import may copy out of the file: the file,
-/// line and name of every function, each counted once per function that
+/// The most bytes of text an import may copy out of the file: the file name
+/// and the name of every function, each counted once per function that
 /// holds it. Marshal's back-references let a small file name one long string
 /// from many keys; copying it once per key would need memory without bound.
 /// Real cProfile dumps need a few megabytes.
@@ -156,7 +156,7 @@ pub struct Import {
     pub inexact_count: usize,
     /// How many strings of the file were not valid UTF-8 (a script under a
     /// directory whose name is not): they are read with U+FFFD in place of
-    /// each invalid sequence, as Python shows them.
+    /// each invalid sequence (Python shows a lone surrogate there).
     pub not_utf8: usize,
 }
 
