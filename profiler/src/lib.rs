@@ -55,6 +55,7 @@ mod error;
 mod fork;
 mod fs;
 mod hash;
+mod output;
 pub mod profile;
 mod recorder;
 mod session;

@@ -615,3 +615,467 @@ fn bad_inputs_get_one_line_and_exit_status_2() {
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ------------------------------------------------------------ outputs
+
+/// Runs `args` under `sh -c` with the address space capped at `mib` MiB
+/// (`ulimit -v`): an import that tried to fill memory fails to allocate and
+/// aborts (status 134) instead of finishing with its one-line error.
+fn run_capped(mib: u64, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -v {} && exec \"$0\" \"$@\"", mib * 1024))
+        .arg(BIN)
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn folded_of(input: &Path) -> Vec<u8> {
+    let p = Profile::load(input).unwrap();
+    let mut expected = Vec::new();
+    flamegraph::write_folded(&p, &FlamegraphOptions::default(), &mut expected).unwrap();
+    expected
+}
+
+#[test]
+fn convert_to_dev_full_reports_the_error_and_keeps_the_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let full = Path::new("/dev/full");
+    if !std::fs::metadata(full).is_ok_and(|m| m.file_type().is_char_device()) {
+        eprintln!("skipped: no /dev/full character device here");
+        return;
+    }
+    let dir = scratch("dev-full");
+    let input = saved_profile(&dir);
+    let o = run(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "folded",
+        "-o",
+        "/dev/full",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("profiler: /dev/full: "), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    let meta = std::fs::symlink_metadata(full).unwrap();
+    assert!(meta.file_type().is_char_device(), "/dev/full was replaced");
+    // /dev/null takes the output, and stays a device too.
+    ok(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "folded",
+        "-o",
+        "/dev/null",
+    ]);
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn fifo_output_is_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("fifo");
+    let input = saved_profile(&dir);
+    let fifo = dir.join("pipe");
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::Builder::new()
+            .name("fifo-reader".into())
+            .spawn(move || std::fs::read(fifo).unwrap())
+            .unwrap()
+    };
+    ok(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "folded",
+        "-o",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(reader.join().unwrap(), folded_of(&input));
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn symlinked_output_keeps_the_link() {
+    let dir = scratch("symlink-out");
+    let input = saved_profile(&dir);
+    let i = input.to_str().unwrap();
+    let target = dir.join("real.folded");
+    std::fs::write(&target, b"old\n").unwrap();
+    let link = dir.join("link.folded");
+    std::os::unix::fs::symlink("real.folded", &link).unwrap();
+    ok(&["convert", i, "--to", "folded", "-o", link.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("real.folded"));
+    assert_eq!(std::fs::read(&target).unwrap(), folded_of(&input));
+    // A link to a link, and a dangling link: the final target is written.
+    let link2 = dir.join("link2");
+    std::os::unix::fs::symlink(&link, &link2).unwrap();
+    ok(&["merge", i, "-o", link2.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&link2).unwrap().is_symlink());
+    assert_eq!(
+        Profile::load(&target).unwrap(),
+        Profile::load(&input).unwrap()
+    );
+    let dangling = dir.join("dangling");
+    std::os::unix::fs::symlink("made.svg", &dangling).unwrap();
+    ok(&["diff", i, i, "--svg", dangling.to_str().unwrap()]);
+    assert!(std::fs::symlink_metadata(&dangling).unwrap().is_symlink());
+    assert!(dir.join("made.svg").is_file());
+    // Paraver's three files, one of them a link.
+    let prv = dir.join("real.prv");
+    std::fs::write(&prv, b"old\n").unwrap();
+    std::os::unix::fs::symlink("real.prv", dir.join("trace.prv")).unwrap();
+    ok(&[
+        "convert",
+        i,
+        "--to",
+        "paraver",
+        "-o",
+        dir.join("trace").to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::symlink_metadata(dir.join("trace.prv"))
+            .unwrap()
+            .is_symlink()
+    );
+    assert!(std::fs::read(&prv).unwrap().starts_with(b"#Paraver"));
+    for f in ["trace.prv", "trace.pcf", "trace.row", "real.prv"] {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    // Nothing else was left behind (no temporary files).
+    assert_eq!(
+        listing(&dir),
+        [
+            "dangling",
+            "input.json",
+            "link.folded",
+            "link2",
+            "made.svg",
+            "real.folded"
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn output_keeps_permission_bits() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("mode");
+    let input = saved_profile(&dir);
+    let out = dir.join("secret.prof");
+    std::fs::write(&out, b"old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let i = input.to_str().unwrap();
+    ok(&["convert", i, "--to", "prof", "-o", out.to_str().unwrap()]);
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    assert_ne!(std::fs::read(&out).unwrap(), b"old");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
+    ok(&["merge", i, i, "-o", out.to_str().unwrap()]);
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o640, "{mode:o}");
+    // The new file was written in a private directory, gone again.
+    assert_eq!(listing(&dir), ["input.json", "secret.prof"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn diff_svg_naming_an_input_is_refused() {
+    let dir = scratch("svg-input");
+    let input = saved_profile(&dir);
+    let i = input.to_str().unwrap();
+    let before = std::fs::read(&input).unwrap();
+    refused(&dir, &["diff", i, i, "--svg", i], i);
+    // Through a symlink, a hard link or another spelling of the path: the
+    // same file, refused by every subcommand.
+    let link = dir.join("link.svg");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let hard = dir.join("hard.json");
+    std::fs::hard_link(&input, &hard).unwrap();
+    let dotted = dir.join(".").join("input.json");
+    for out in [&link, &hard, &dotted] {
+        let o = out.to_str().unwrap();
+        refused(&dir, &["diff", i, i, "--svg", o], o);
+        refused(&dir, &["convert", i, "--to", "json", "-o", o], o);
+        refused(&dir, &["merge", i, i, "-o", o], o);
+    }
+    // Paraver: any of the three files.
+    let pcf = dir.join("trace.pcf");
+    std::fs::hard_link(&input, &pcf).unwrap();
+    let base = dir.join("trace");
+    refused(
+        &dir,
+        &[
+            "convert",
+            pcf.to_str().unwrap(),
+            "--to",
+            "paraver",
+            "-o",
+            base.to_str().unwrap(),
+        ],
+        pcf.to_str().unwrap(),
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dash_o_dash_writes_stdout() {
+    let dir = scratch("dash");
+    let input = saved_profile(&dir);
+    let i = input.to_str().unwrap();
+    let o = run(&["convert", i, "--to", "folded", "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, folded_of(&input));
+    let o = run(&["merge", i, "-o", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let merged = file::parse(&o.stdout, Path::new("-")).unwrap();
+    assert_eq!(merged, Profile::load(&input).unwrap());
+    let o = run(&["diff", i, i, "--svg", "-"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("<svg"), "{}", stdout(&o));
+    assert!(!dir.join("-").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// ------------------------------------------------------------ hostile inputs
+
+/// A `.prof` whose `keys` function keys all name one `len`-byte file name
+/// through marshal back-references (5 bytes each), and share one value.
+fn shared_reference_prof(len: usize, keys: u32) -> Vec<u8> {
+    let mut b = vec![b'{', b')', 3, b'a' | 0x80];
+    b.extend_from_slice(&(len as i32).to_le_bytes());
+    b.resize(b.len() + len, b'x');
+    b.extend_from_slice(&[b'i', 0, 0, 0, 0, b'z' | 0x80, 1, b'f']);
+    b.extend_from_slice(&[b')' | 0x80, 5, b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+    for _ in 0..2 {
+        b.push(b'g');
+        b.extend_from_slice(&0.0f64.to_le_bytes());
+    }
+    b.extend_from_slice(b"{0");
+    for line in 1..keys {
+        b.extend_from_slice(&[b')', 3, b'r', 0, 0, 0, 0, b'i']);
+        b.extend_from_slice(&line.to_le_bytes());
+        b.extend_from_slice(&[b'r', 1, 0, 0, 0, b'r', 2, 0, 0, 0]);
+    }
+    b.push(b'0');
+    b
+}
+
+#[test]
+fn prof_with_shared_back_references_is_bounded() {
+    let dir = scratch("shared-refs");
+    // 1.1 MB naming a 1 MB string from 5,000 keys: 5 GB once copied per key.
+    let big = dir.join("big.prof");
+    std::fs::write(&big, shared_reference_prof(1 << 20, 5_000)).unwrap();
+    let b = big.to_str().unwrap();
+    let o = run_capped(1024, &["report", b], &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with(&format!("profiler: {b}: ")), "{err}");
+    assert!(err.contains("more than the limit of 256 MiB"), "{err}");
+    // A few keys sharing it are fine: each function's name is copied once.
+    let small = dir.join("small.prof");
+    std::fs::write(&small, shared_reference_prof(1 << 20, 8)).unwrap();
+    let o = run_capped(1024, &["report", small.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = stdout(&o).lines().filter(|l| l.ends_with("(f)")).count();
+    assert_eq!(rows, 8);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_dev_zero_stops_at_the_input_limit() {
+    let dir = scratch("dev-zero");
+    if Path::new("/dev/zero").exists() {
+        // The first block shows it is no profile: stop there.
+        let o = run_capped(256, &["report", "/dev/zero"], &[]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(
+            err.starts_with("profiler: /dev/zero: not JSON: expected value at line 1 column 1"),
+            "{err}"
+        );
+    }
+    // An endless stream that could be JSON: stopped at the limit.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -v 262144 && yes '{' | \"$0\" report /dev/stdin")
+        .arg(BIN)
+        .env("PROFILER_MAX_INPUT", "1000000");
+    let o = cmd.output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        "profiler: /dev/stdin: too large: the limit on an input is 1000000 bytes, \
+         the file holds more than that"
+    );
+    // A regular file over the limit is refused before it is read.
+    let big = dir.join("big.json");
+    std::fs::write(&big, vec![b' '; 3 << 20]).unwrap();
+    let b = big.to_str().unwrap();
+    let o = run_capped(256, &["report", b], &[("PROFILER_MAX_INPUT", "2097152")]);
+    assert_eq!(
+        stderr(&o).trim_end(),
+        format!(
+            "profiler: {b}: too large: the limit on an input is 2097152 bytes (2 MiB), \
+             the file holds 3145728 bytes"
+        )
+    );
+    let o = run(&["report", b]);
+    assert!(stderr(&o).contains("empty file"), "{}", stderr(&o));
+    let o = Command::new(BIN)
+        .args(["report", b])
+        .env("PROFILER_MAX_INPUT", "lots")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with("profiler: PROFILER_MAX_INPUT: expected a size in bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn prof_with_non_utf8_filename_is_read_lossily() {
+    let dir = scratch("non-utf8");
+    let prof = dir.join("run.prof");
+    // A script under a directory whose name is not UTF-8, run under
+    // cProfile: Python keeps the name with a lone surrogate and marshal
+    // writes it with surrogatepass, bytes that are not UTF-8.
+    let program = r#"
+import cProfile, os, sys
+base = sys.argv[1]
+d = os.path.join(os.fsencode(base), b"caf\xe9")
+os.makedirs(d, exist_ok=True)
+script = os.path.join(d, b"work.py")
+with open(script, "w") as f:
+    f.write("def work(n):\n    return sum(range(n))\n")
+sys.path.insert(0, os.fsdecode(d))
+import work
+cProfile.run("work.work(1000)", sys.argv[2])
+import pstats
+pstats.Stats(sys.argv[2])
+"#;
+    py(&["-c", program, dir.to_str().unwrap(), prof.to_str().unwrap()]);
+    let o = run(&["report", prof.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let out = stdout(&o);
+    assert!(out.contains("caf\u{FFFD}"), "{out}");
+    assert!(out.contains("work.py:1(work)"), "{out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("string(s) are not valid UTF-8") && err.contains("U+FFFD"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn duplicate_version_key_is_named() {
+    let dir = scratch("dup-version");
+    let input = saved_profile(&dir);
+    let good = std::fs::read_to_string(&input).unwrap();
+    let dup = dir.join("dup.json");
+    std::fs::write(
+        &dup,
+        good.replacen("\"version\":1", "\"version\":1,\"version\":1", 1),
+    )
+    .unwrap();
+    let d = dup.to_str().unwrap();
+    let e = refused(&dir, &["report", d], d);
+    assert!(
+        e.contains("not a profile: duplicate field `version` at line 1 column"),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bom_is_accepted() {
+    let dir = scratch("bom");
+    let input = saved_profile(&dir);
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(&input).unwrap());
+    let bom = dir.join("bom.json");
+    std::fs::write(&bom, bytes).unwrap();
+    assert_eq!(
+        ok(&["report", bom.to_str().unwrap()]),
+        ok(&["report", input.to_str().unwrap()])
+    );
+    assert_eq!(Profile::load(&bom).unwrap(), Profile::load(&input).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn overlapping_timeline_spans_get_a_note() {
+    let dir = scratch("overlap");
+    let input = saved_profile(&dir);
+    let mut p = Profile::load(&input).unwrap();
+    let t = p.threads[0].clone();
+    let site = t.nodes[0].site;
+    // [0, 100] and [50, 150]: a recording never overlaps spans like this.
+    p.threads[0] = t.with_timeline(
+        vec![
+            profiler::Span::new(site, 0, 100),
+            profiler::Span::new(site, 50, 100),
+        ],
+        0,
+    );
+    let edited = dir.join("edited.json");
+    p.save(&edited).unwrap();
+    let o = run(&[
+        "convert",
+        edited.to_str().unwrap(),
+        "--to",
+        "chrome",
+        "-o",
+        "/dev/null",
+    ]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("1 timeline span(s) overlap a span without nesting in it"),
+        "{err}"
+    );
+    let o = run(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--to",
+        "chrome",
+        "-o",
+        "-",
+    ]);
+    assert!(!stderr(&o).contains("span(s) overlap"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,7 +10,12 @@
 //! ```
 //!
 //! Every input may be a `profile.json` or a `.prof` (told apart by their
-//! first bytes). Outputs are written atomically. Any error is one line,
+//! first bytes), of at most 1 GiB (`PROFILER_MAX_INPUT=BYTES` changes the
+//! limit). Outputs are written atomically, except that `-` is standard
+//! output and a device, FIFO or socket is written in place; a symlink's
+//! target is replaced and the link kept, and a replaced file keeps its
+//! permission bits (see [`profiler::emit::write_output`]). An output that
+//! names an input is refused. Any error is one line,
 //! `profiler: <file>: <problem>`, and exit status 2.
 
 use std::collections::HashMap;
@@ -21,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
+use profiler::emit::{callgrind, chrome, paraver, pstats_file, speedscope, timeline, write_output};
 use profiler::profile::{file, import_prof};
 use profiler::{Figures, Limit, Profile, SortKey, Stats};
 use regex::Regex;
@@ -95,7 +100,7 @@ struct MergeArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The merged profile: a `profile.json`, or a `.prof` when OUT ends in
-    /// `.prof`.
+    /// `.prof` (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
 }
@@ -106,7 +111,8 @@ struct DiffArgs {
     before: PathBuf,
     /// The profile after the change.
     after: PathBuf,
-    /// Also write a differential flamegraph (red: grew, blue: shrank).
+    /// Also write a differential flamegraph (red: grew, blue: shrank; `-`
+    /// for standard output).
     #[arg(long, value_name = "OUT")]
     svg: Option<PathBuf>,
     /// Which change ranks the functions.
@@ -258,10 +264,28 @@ fn run(cli: Cli) -> Result<(), Fail> {
     }
 }
 
+/// The environment variable that sets the largest input, in bytes.
+const ENV_MAX_INPUT: &str = "PROFILER_MAX_INPUT";
+
+/// The largest input to read: `PROFILER_MAX_INPUT` bytes, or 1 GiB.
+fn max_input() -> Result<u64, Fail> {
+    match std::env::var_os(ENV_MAX_INPUT) {
+        None => Ok(file::MAX_INPUT_BYTES),
+        Some(v) => match v.to_str().map(|s| s.trim().parse::<u64>()) {
+            Some(Ok(n)) if n > 0 => Ok(n),
+            _ => fail(
+                ENV_MAX_INPUT,
+                format!("expected a size in bytes, such as 2147483648, not {v:?}"),
+            ),
+        },
+    }
+}
+
 /// Loads a `profile.json` or imports a `.prof`, printing a one-line note
-/// when a `.prof`'s figures could not all be represented exactly.
+/// when a `.prof`'s figures could not all be represented exactly or its
+/// strings were not all UTF-8.
 fn load(path: &Path) -> Result<Profile, Fail> {
-    let bytes = std::fs::read(path).map_err(|e| Fail(format!("{}: {e}", path.display())))?;
+    let bytes = file::read_bytes(path, max_input()?)?;
     if !file::looks_like_prof(&bytes) {
         return Ok(file::parse(&bytes, path)?);
     }
@@ -271,7 +295,15 @@ fn load(path: &Path) -> Result<Profile, Fail> {
             "{}: {} figure(s) could not be rebuilt exactly from pstats data \
              (mutual recursion or inconsistent entries), e.g. {first}",
             path.display(),
-            import.inexact.len()
+            import.inexact_count
+        ));
+    }
+    if import.not_utf8 > 0 {
+        note(format!(
+            "{}: {} string(s) are not valid UTF-8 (a file name from a non-UTF-8 \
+             directory?): shown with U+FFFD in place of each bad sequence",
+            path.display(),
+            import.not_utf8
         ));
     }
     Ok(import.profile)
@@ -396,68 +428,109 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
             a.file.display()
         ));
     }
-    if out.as_os_str() == "-" {
-        let mut buf: Vec<u8> = Vec::new();
-        let r = match to {
-            Format::Callgrind => callgrind::write(&profile, None, &mut buf),
-            Format::Prof => pstats_file::write(&profile, &mut buf),
-            Format::Flamegraph => flamegraph::write_svg(&profile, &mut buf),
-            Format::Folded => {
-                flamegraph::write_folded(&profile, &FlamegraphOptions::default(), &mut buf)
-            }
-            Format::Chrome => chrome::write(&profile, &mut buf),
-            Format::Speedscope => speedscope::write(&profile, &mut buf),
-            Format::Json => file::write(&profile, &mut buf),
-            Format::Paraver => {
-                return fail("-", "Paraver traces are three files: give -o BASENAME");
-            }
-        };
-        r.or_else(|e| fail("<stdout>", e))?;
-        let mut stdout = io::stdout().lock();
-        return match stdout.write_all(&buf).and_then(|()| stdout.flush()) {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => fail("<stdout>", e),
-            _ => Ok(()),
-        };
+    if to.uses_timeline() {
+        let cut: usize = profile.threads.iter().map(timeline::overlapping).sum();
+        if cut > 0 {
+            note(format!(
+                "{}: {cut} timeline span(s) overlap a span without nesting in it \
+                 (a recording never does that: an edited file?); each is cut at \
+                 the end of the span it starts in",
+                a.file.display()
+            ));
+        }
     }
-    if same_file(&out, &a.file) {
-        return fail(
-            &out.display().to_string(),
-            "is the input: give another output with -o",
-        );
+    if to == Format::Paraver {
+        if out.as_os_str() == "-" {
+            return fail("-", "Paraver traces are three files: give -o BASENAME");
+        }
+        let parts = paraver::paths(&out);
+        for part in &parts {
+            refuse_inputs(part, std::slice::from_ref(&a.file), "-o")?;
+        }
+        return write_paraver(&profile, &parts);
     }
-    match to {
-        Format::Callgrind => profile.write_callgrind(&out)?,
-        Format::Prof => profile.write_prof(&out)?,
-        Format::Flamegraph => profile.write_flamegraph(&out)?,
-        Format::Folded => profile.write_folded(&out)?,
-        Format::Chrome => profile.write_chrome_trace(&out)?,
-        Format::Paraver => profile.write_paraver(&out)?,
-        Format::Speedscope => profile.write_speedscope(&out)?,
-        Format::Json => profile.save(&out)?,
+    refuse_inputs(&out, std::slice::from_ref(&a.file), "-o")?;
+    write_output(&out, |w| match to {
+        Format::Callgrind => callgrind::write(&profile, None, w),
+        Format::Prof => pstats_file::write(&profile, w),
+        Format::Flamegraph => flamegraph::write_svg(&profile, w),
+        Format::Folded => flamegraph::write_folded(&profile, &FlamegraphOptions::default(), w),
+        Format::Chrome => chrome::write(&profile, w),
+        Format::Speedscope => speedscope::write(&profile, w),
+        Format::Json => file::write(&profile, w),
+        // Three files, written above.
+        Format::Paraver => Ok(()),
+    })?;
+    Ok(())
+}
+
+/// Writes a Paraver trace's three files (`.prv`, `.pcf`, `.row`) as every
+/// other output is written ([`write_output`]): the `.pcf` and `.row` first,
+/// then the `.prv` that Paraver opens. Each file streams out of
+/// [`paraver::write`] (the other two go to a sink). If one fails, the files
+/// this call created are removed again.
+fn write_paraver(profile: &Profile, parts: &[PathBuf; 3]) -> Result<(), Fail> {
+    let [prv, pcf, row] = parts;
+    let sink = || io::sink();
+    let order: [(&PathBuf, usize); 3] = [(pcf, 1), (row, 2), (prv, 0)];
+    let mut created: Vec<&PathBuf> = Vec::new();
+    for (path, which) in order {
+        let existed = std::fs::symlink_metadata(path).is_ok();
+        let written = write_output(path, |w| match which {
+            0 => paraver::write(profile, w, &mut sink(), &mut sink()),
+            1 => paraver::write(profile, &mut sink(), w, &mut sink()),
+            _ => paraver::write(profile, &mut sink(), &mut sink(), w),
+        });
+        if let Err(e) = written {
+            for c in created {
+                let _ = std::fs::remove_file(c);
+            }
+            return Err(e.into());
+        }
+        if !existed {
+            created.push(path);
+        }
     }
     Ok(())
 }
 
-/// Whether `a` and `b` name the same existing file.
+/// Refuses an output that names one of the inputs (the same file, through
+/// any path or link), so that writing it cannot destroy an input.
+fn refuse_inputs(out: &Path, inputs: &[PathBuf], option: &str) -> Result<(), Fail> {
+    if out.as_os_str() != "-" && inputs.iter().any(|i| same_file(i, out)) {
+        return fail(
+            &out.display().to_string(),
+            format!("is an input: give another output with {option}"),
+        );
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file (symlinks followed; the
+/// same device and inode, so hard links count too).
 fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => false,
+    let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (x.dev(), x.ino()) == (y.dev(), y.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (x, y);
+        matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
     }
 }
 
 fn merge(a: &MergeArgs) -> Result<(), Fail> {
+    refuse_inputs(&a.output, &a.files, "-o")?;
     let profile = load_all(&a.files)?;
-    if a.files.iter().any(|f| same_file(f, &a.output)) {
-        return fail(
-            &a.output.display().to_string(),
-            "is one of the inputs: give another output with -o",
-        );
-    }
     if a.output.extension().is_some_and(|e| e == "prof") {
-        profile.write_prof(&a.output)?;
+        write_output(&a.output, |w| pstats_file::write(&profile, w))?;
     } else {
-        profile.save(&a.output)?;
+        write_output(&a.output, |w| file::write(&profile, w))?;
     }
     Ok(())
 }
@@ -504,6 +577,9 @@ fn signed_secs(d: i128) -> f64 {
 }
 
 fn diff(a: &DiffArgs) -> Result<(), Fail> {
+    if let Some(svg) = &a.svg {
+        refuse_inputs(svg, &[a.before.clone(), a.after.clone()], "--svg")?;
+    }
     let before = load(&a.before)?;
     let after = load(&a.after)?;
     let b = by_key(&before);
@@ -592,7 +668,7 @@ fn diff(a: &DiffArgs) -> Result<(), Fail> {
         let _ = writeln!(text, "   ({} more functions; see --limit)", rows.len() - n);
     }
     if let Some(svg) = &a.svg {
-        profiler::emit::write_atomic(svg, |w| flamegraph::write_differential(&before, &after, w))?;
+        write_output(svg, |w| flamegraph::write_differential(&before, &after, w))?;
     }
     print_out(&text)
 }

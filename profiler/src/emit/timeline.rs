@@ -61,7 +61,31 @@ pub struct Placed {
 /// The spans of `thread` in pre-order, with their depths (see the module
 /// docs).
 pub fn nest(thread: &ThreadProfile) -> Vec<Placed> {
+    nest_counting(thread).0
+}
+
+/// How many spans of `thread` overlap a span they start in without nesting
+/// in it, and are cut at its end by [`nest`] (none in a recording; a
+/// hand-edited or merged-by-hand file may have some). Tools that export
+/// timelines say so, as the output then differs from the file.
+///
+/// ```
+/// use profiler::emit::timeline;
+/// use profiler::{Span, ThreadProfile};
+///
+/// // [0, 100] and [50, 150] overlap: the second is cut at 100.
+/// let t = ThreadProfile::new(1, "main", 1, Vec::new())
+///     .with_timeline(vec![Span::new(0, 0, 100), Span::new(0, 50, 100)], 0);
+/// assert_eq!(timeline::overlapping(&t), 1);
+/// ```
+pub fn overlapping(thread: &ThreadProfile) -> usize {
+    nest_counting(thread).1
+}
+
+/// [`nest`], and the number of spans it cut.
+fn nest_counting(thread: &ThreadProfile) -> (Vec<Placed>, usize) {
     let spans = &thread.timeline;
+    let mut cut = 0usize;
     let mut order: Vec<u32> = (0..spans.len() as u32).collect();
     // By start, then the longer first, then the later-stored (the enclosing
     // one, for identical intervals) first.
@@ -82,7 +106,10 @@ pub fn nest(thread: &ThreadProfile) -> Vec<Placed> {
         while let Some(&(top_end, top_idx)) = stack.last() {
             if start < top_end {
                 // Starts inside the open span: inside it, cut if it overlaps.
-                end = end.min(top_end);
+                if end > top_end {
+                    cut += 1;
+                    end = top_end;
+                }
                 break;
             }
             if start == top_end && end == top_end && i < top_idx {
@@ -99,7 +126,7 @@ pub fn nest(thread: &ThreadProfile) -> Vec<Placed> {
         });
         stack.push((end, i));
     }
-    out
+    (out, cut)
 }
 
 /// An open or a close of a placed span, as [`walk`] lists them.

@@ -29,7 +29,7 @@
 //! their first bytes.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use serde::de::IgnoredAny;
@@ -43,6 +43,88 @@ pub const FORMAT_MARKER: &str = "profiler-profile";
 
 /// The version of the file format that this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// The largest input file the loaders read: 1 GiB. A larger file, or a
+/// stream that does not end (`/dev/zero`), is refused once this much was
+/// read, instead of filling memory.
+pub const MAX_INPUT_BYTES: u64 = 1 << 30;
+
+/// Reads at most `limit` bytes of `path` (a file, a pipe or a device) for
+/// the loaders ([`Profile::load`], [`load_any`], the command-line tool, with
+/// [`MAX_INPUT_BYTES`]); a file with more is refused, naming the limit.
+///
+/// Reading stops early when the first block already shows that the input is
+/// neither a `.prof` nor JSON (`/dev/zero`): what was read is returned, and
+/// [`parse`] reports the same error it would for the whole file.
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
+    const BLOCK: u64 = 64 << 10;
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // A regular file says its size: refuse a large one before reading it.
+    let known = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if let Some(len) = known.filter(|&len| len > limit) {
+        return Err(too_large(path, Some(len), limit));
+    }
+    let mut bytes = Vec::with_capacity(known.map_or(BLOCK, |n| n.min(limit)) as usize);
+    let mut reader = file.take(limit.saturating_add(1));
+    (&mut reader)
+        .take(BLOCK)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 == BLOCK && !cannot_be_a_profile(&bytes) {
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_large(path, None, limit));
+    }
+    Ok(bytes)
+}
+
+/// Whether the first bytes of a file show it is neither a `.prof` nor JSON:
+/// its first byte that is not whitespace (after a byte-order mark) cannot
+/// start a JSON value.
+fn cannot_be_a_profile(head: &[u8]) -> bool {
+    if looks_like_prof(head) {
+        return false;
+    }
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b) => !matches!(
+            b,
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+        ),
+        None => false,
+    }
+}
+
+fn too_large(path: &Path, len: Option<u64>, limit: u64) -> Error {
+    let size = match len {
+        Some(len) => format!("{len} bytes"),
+        None => "more than that".to_owned(),
+    };
+    Error::format(
+        path,
+        format!(
+            "too large: the limit on an input is {limit} bytes{}, the file holds {size}",
+            in_units(limit)
+        ),
+    )
+}
+
+/// ` (1 GiB)`: `n` in the largest binary unit that divides it, if any.
+fn in_units(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!(" ({} {unit})", n >> shift);
+        }
+    }
+    String::new()
+}
 
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
@@ -91,6 +173,9 @@ pub fn to_bytes(profile: &Profile) -> Vec<u8> {
 ///
 /// The checks and their messages are those of the module docs.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
+    // A UTF-8 byte-order mark (some Windows editors write one) is not JSON,
+    // but says nothing wrong about the rest: skip it.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::format(path, "empty file: not a profile"));
     }
@@ -105,6 +190,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
         ),
         serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
             Error::format(path, format!("not JSON: {e}"))
+        }
+        // The one data error of a JSON object with these members: one of
+        // them given twice.
+        serde_json::error::Category::Data if e.to_string().starts_with("duplicate field") => {
+            Error::format(path, format!("not a profile: {e}"))
         }
         serde_json::error::Category::Data => Error::format(
             path,
@@ -228,7 +318,7 @@ pub fn looks_like_prof(bytes: &[u8]) -> bool {
 /// figures could not all be represented exactly are dropped; use
 /// [`import_prof::read`](crate::profile::import_prof::read) to get them.
 pub fn load_any(path: &Path) -> Result<Profile, Error> {
-    let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
     if looks_like_prof(&bytes) {
         Ok(crate::profile::import_prof::from_bytes(&bytes, path)?.profile)
     } else {
@@ -257,10 +347,11 @@ impl Profile {
 
     /// Loads a profile saved by [`Profile::save`]. The error says what is
     /// wrong and where: not JSON or truncated (with the line and column), not
-    /// a profile, a newer format version, or an invalid structure.
+    /// a profile, a newer format version, or an invalid structure. At most
+    /// [`MAX_INPUT_BYTES`] are read.
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, Error> {
         let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
         parse(&bytes, path)
     }
 
@@ -374,6 +465,47 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("at line 1 column"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_a_duplicate_key_named() {
+        let good = to_bytes(&sample());
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&good);
+        assert_eq!(parse(&bom, Path::new("x")).unwrap(), sample());
+        let dup = String::from_utf8(good).unwrap().replacen(
+            "\"version\":1,",
+            "\"version\":1,\"version\":1,",
+            1,
+        );
+        let e = err(dup.as_bytes());
+        assert!(
+            e.starts_with("p.json: not a profile: duplicate field `version` at line 1 column "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = std::env::temp_dir().join(format!("profiler-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("big.json");
+        std::fs::write(&f, vec![b' '; 4096]).unwrap();
+        let e = read_bytes(&f, 1024).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "too large: the limit on an input is 1024 bytes (1 KiB), the file holds 4096 bytes"
+            ),
+            "{e}"
+        );
+        assert_eq!(read_bytes(&f, 4096).unwrap().len(), 4096);
+        #[cfg(target_os = "linux")]
+        {
+            // Not a profile: the first block is enough to tell.
+            let zero = read_bytes(Path::new("/dev/zero"), MAX_INPUT_BYTES).unwrap();
+            assert_eq!(zero.len(), 64 << 10);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! The file is one marshal object (`reference/formats.md`, section 2). The
 //! reader accepts every code CPython's own writer produces for that dict:
 //! dict `{`, tuples `)` and `(`, ints `i`, `I` and `l`, floats `g` and `f`,
-//! strings `z`, `Z`, `a`, `A`, `u`, `t` and `s`, `None`, `True`, `False`, and
+//! strings `z`, `Z`, `a`, `A`, `u`, `t` and `s` (read lossily when not
+//! UTF-8), `None`, `True`, `False`, and
 //! the back-references of marshal version 3 and later (the `0x80` flag and
 //! `r`), which real cProfile dumps use. It never panics: a truncated file, an
 //! unknown code, a bad reference, nesting deeper than a pstats dict can be,
@@ -75,7 +76,13 @@
 //! **Size.** A function reached along many paths gets one outer node per
 //! piece of its callers' room, so the tree can hold more nodes than the file
 //! has entries (in practice a small multiple); a file whose tree would need
-//! more than 20 million nodes is refused.
+//! more than 20 million nodes is refused. Marshal's back-references let a
+//! small file name one long string from many keys: the strings copied out
+//! (each function's file and name) may add up to [`MAX_STRING_BYTES`]
+//! (256 MiB); a file that needs more is refused, naming the limit. Strings
+//! that are not UTF-8 (Python writes lone surrogates, from file names that
+//! are not UTF-8, as such bytes) are read with U+FFFD and counted in
+//! [`Import::not_utf8`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -90,6 +97,13 @@ const MAX_NODES: usize = 20_000_000;
 
 /// Objects nested deeper than this are refused (a pstats dict needs 5).
 const MAX_DEPTH: usize = 64;
+
+/// The most bytes of text an import may copy out of the file: the file name
+/// and the name of every function, each counted once per function that
+/// holds it. Marshal's back-references let a small file name one long string
+/// from many keys; copying it once per key would need memory without bound.
+/// Real cProfile dumps need a few megabytes.
+pub const MAX_STRING_BYTES: usize = 256 << 20;
 
 /// One function of a pstats dict, as the file holds it (times in
 /// nanoseconds).
@@ -132,9 +146,23 @@ pub struct Import {
     pub profile: Profile,
     /// One line per function or edge whose figures in `profile` differ from
     /// the file's (see the module docs, "Limits"), and notes on caller
-    /// entries left out or estimated. Empty when the import is exact.
+    /// entries left out or estimated. Empty when the import is exact. Holds
+    /// the first [`MAX_NOTES`] differences (then the two notes);
+    /// [`inexact_count`](Import::inexact_count) says how many lines there
+    /// were in all.
     pub inexact: Vec<String>,
+    /// The number of differences and notes, those left out of
+    /// [`inexact`](Import::inexact) included.
+    pub inexact_count: usize,
+    /// How many strings of the file were not valid UTF-8 (a script under a
+    /// directory whose name is not): they are read with U+FFFD in place of
+    /// each invalid sequence (Python shows a lone surrogate there).
+    pub not_utf8: usize,
 }
+
+/// The most differences [`Import::inexact`] lists; each names at most 256
+/// bytes of a function's label.
+pub const MAX_NOTES: usize = 1000;
 
 // ---------------------------------------------------------------- marshal
 
@@ -181,6 +209,8 @@ struct Reader<'a> {
     b: &'a [u8],
     pos: usize,
     refs: Vec<Option<Rc<Obj>>>,
+    /// Strings that were not valid UTF-8 (read lossily).
+    not_utf8: usize,
 }
 
 type Res<T> = Result<T, String>;
@@ -224,7 +254,12 @@ impl Reader<'_> {
 
     fn text(&mut self, n: usize, what: &str) -> Res<String> {
         let s = self.take(n, what)?;
-        Ok(String::from_utf8_lossy(s).into_owned())
+        let (text, valid) = match std::str::from_utf8(s) {
+            Ok(text) => (text.to_owned(), true),
+            Err(_) => (String::from_utf8_lossy(s).into_owned(), false),
+        };
+        self.not_utf8 += usize::from(!valid);
+        Ok(text)
     }
 
     fn reserve(&mut self, flag: bool) -> Option<usize> {
@@ -309,15 +344,12 @@ impl Reader<'_> {
                 scalar(Val::Str(self.text(n, "a str")?))
             }
             b'a' | b'A' | b'u' | b't' | b's' => {
+                // Python writes a str holding lone surrogates (file names
+                // that are not UTF-8, decoded with surrogateescape) with
+                // surrogatepass: bytes that are not UTF-8. pstats shows them;
+                // so do we, with U+FFFD.
                 let n = self.len(at, 1, "a str")?;
-                let s = self.take(n, "a str")?;
-                let s = if t == b's' {
-                    String::from_utf8_lossy(s).into_owned()
-                } else {
-                    String::from_utf8(s.to_vec())
-                        .map_err(|_| format!("byte {at}: a str that is not UTF-8"))?
-                };
-                scalar(Val::Str(s))
+                scalar(Val::Str(self.text(n, "a str")?))
             }
             b')' | b'(' | b'[' | b'<' | b'>' => {
                 let n = if t == b')' {
@@ -410,48 +442,82 @@ impl Reader<'_> {
 
 // ---------------------------------------------------------------- pstats
 
-fn count(o: &Obj, what: &str) -> Res<u64> {
+fn count(o: &Obj, what: &dyn Fn() -> String) -> Res<u64> {
     match o.v {
         Val::Int(i) if (0..=i128::from(i64::MAX)).contains(&i) => Ok(i as u64),
         Val::Bool(b) => Ok(u64::from(b)),
-        Val::Int(i) if i < 0 => Err(format!("byte {}: {what} is negative ({i})", o.at)),
-        Val::Int(_) | Val::BigInt => Err(format!("byte {}: {what} is larger than 2^63", o.at)),
-        ref v => Err(format!("byte {}: {what} is {}, not an int", o.at, v.kind())),
+        Val::Int(i) if i < 0 => Err(format!("byte {}: {} is negative ({i})", o.at, what())),
+        Val::Int(_) | Val::BigInt => Err(format!("byte {}: {} is larger than 2^63", o.at, what())),
+        ref v => Err(format!(
+            "byte {}: {} is {}, not an int",
+            o.at,
+            what(),
+            v.kind()
+        )),
     }
 }
 
 /// Seconds as nanoseconds. Negative times (Python's `profile` module can
 /// write those after its bias correction) become 0.
-fn nanos(o: &Obj, what: &str) -> Res<u64> {
+fn nanos(o: &Obj, what: &dyn Fn() -> String) -> Res<u64> {
     let x = match o.v {
         Val::Float(x) => x,
         Val::Int(i) => i as f64,
         Val::Bool(b) => f64::from(u8::from(b)),
         ref v => {
             return Err(format!(
-                "byte {}: {what} is {}, not a number",
+                "byte {}: {} is {}, not a number",
                 o.at,
+                what(),
                 v.kind()
             ));
         }
     };
     if x.is_nan() {
-        return Err(format!("byte {}: {what} is not a number (nan)", o.at));
+        return Err(format!("byte {}: {} is not a number (nan)", o.at, what()));
     }
     let ns = (x * 1e9).round();
     if ns >= i64::MAX as f64 {
-        return Err(format!("byte {}: {what} is too large ({x} s)", o.at));
+        return Err(format!("byte {}: {} is too large ({x} s)", o.at, what()));
     }
     Ok(if ns > 0.0 { ns as u64 } else { 0 })
 }
 
-type Key = (String, u32, String);
+/// A function key, its strings interned: `(file, line, name)`.
+type Key = (u32, u32, u32);
 
-fn key_of(o: &Obj, what: &str) -> Res<Key> {
+/// The distinct strings of the keys. A string object met again through a
+/// back-reference is found by its address, so a long string shared by many
+/// keys is hashed once, not once per key.
+#[derive(Default)]
+struct Strings<'a> {
+    by_object: HashMap<*const Obj, u32>,
+    by_text: HashMap<&'a str, u32>,
+    texts: Vec<&'a str>,
+}
+
+impl<'a> Strings<'a> {
+    fn intern(&mut self, o: &'a Obj, text: &'a str) -> u32 {
+        let ptr: *const Obj = o;
+        if let Some(&id) = self.by_object.get(&ptr) {
+            return id;
+        }
+        let next = self.texts.len() as u32;
+        let id = *self.by_text.entry(text).or_insert(next);
+        if id == next {
+            self.texts.push(text);
+        }
+        self.by_object.insert(ptr, id);
+        id
+    }
+}
+
+fn key_of<'a>(o: &'a Obj, strings: &mut Strings<'a>, what: &dyn Fn() -> String) -> Res<Key> {
     let Val::Tuple(items) = &o.v else {
         return Err(format!(
-            "byte {}: {what} is {}; cProfile writes (file, line, name)",
+            "byte {}: {} is {}; cProfile writes (file, line, name)",
             o.at,
+            what(),
             o.v.kind()
         ));
     };
@@ -459,8 +525,9 @@ fn key_of(o: &Obj, what: &str) -> Res<Key> {
         [f, l, n] => {
             let (Val::Str(file), Val::Str(name)) = (&f.v, &n.v) else {
                 return Err(format!(
-                    "byte {}: {what} holds {} and {} where cProfile writes a file and a function name (str)",
+                    "byte {}: {} holds {} and {} where cProfile writes a file and a function name (str)",
                     o.at,
+                    what(),
                     f.v.kind(),
                     n.v.kind()
                 ));
@@ -469,8 +536,9 @@ fn key_of(o: &Obj, what: &str) -> Res<Key> {
                 Val::Int(i) if (0..=i128::from(u32::MAX)).contains(&i) => i as u32,
                 ref v => {
                     return Err(format!(
-                        "byte {}: the line number in {what} is {}, not an int from 0 to 2^32-1",
+                        "byte {}: the line number in {} is {}, not an int from 0 to 2^32-1",
                         l.at,
+                        what(),
                         match v {
                             Val::Int(i) => i.to_string(),
                             v => v.kind(),
@@ -478,11 +546,12 @@ fn key_of(o: &Obj, what: &str) -> Res<Key> {
                     ));
                 }
             };
-            Ok((file.clone(), line, name.clone()))
+            Ok((strings.intern(f, file), line, strings.intern(n, name)))
         }
         _ => Err(format!(
-            "byte {}: {what} is {}; cProfile writes (file, line, name)",
+            "byte {}: {} is {}; cProfile writes (file, line, name)",
             o.at,
+            what(),
             o.v.kind()
         )),
     }
@@ -491,12 +560,19 @@ fn key_of(o: &Obj, what: &str) -> Res<Key> {
 /// Reads the marshalled pstats dict: every function with its figures and
 /// caller entries, in the file's order (a key given twice keeps its first
 /// place and its last value, as Python's dict does). Errors give the byte
-/// offset and what is wrong.
+/// offset and what is wrong. Strings that are not UTF-8 are read with
+/// U+FFFD (see [`Import::not_utf8`]).
 pub fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
+    parse_counting(bytes).map(|(funcs, _)| funcs)
+}
+
+/// [`parse`], and how many strings were not valid UTF-8.
+fn parse_counting(bytes: &[u8]) -> Result<(Vec<PstatsFunction>, usize), String> {
     let mut r = Reader {
         b: bytes,
         pos: 0,
         refs: Vec::new(),
+        not_utf8: 0,
     };
     let top = r.object(0)?;
     let Val::Dict(entries) = &top.v else {
@@ -508,48 +584,68 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
     // A budget on the work: references let a small file name the same big
     // callers dict many times over.
     let mut budget = bytes.len().saturating_mul(4).saturating_add(64);
+    let mut strings = Strings::default();
     let mut index: HashMap<Key, usize> = HashMap::new();
     let mut raw: Vec<(Key, &Obj)> = Vec::new();
     for (k, v) in entries {
         budget = budget
             .checked_sub(1)
             .ok_or("the stats dict refers to its entries too many times")?;
-        let key = key_of(k, "a function key")?;
+        let key = key_of(k, &mut strings, &|| "a function key".to_owned())?;
         match index.get(&key) {
             Some(&i) => raw[i].1 = &**v,
             None => {
-                index.insert(key.clone(), raw.len());
+                index.insert(key, raw.len());
                 raw.push((key, &**v));
             }
         }
     }
+    // The strings copied out of the file: each function's file and name.
+    let mut text_bytes: usize = 0;
+    for ((file, _, name), _) in &raw {
+        text_bytes = text_bytes
+            .saturating_add(strings.texts[*file as usize].len())
+            .saturating_add(strings.texts[*name as usize].len());
+    }
+    if text_bytes > MAX_STRING_BYTES {
+        return Err(format!(
+            "the functions' file names and names add up to {} MiB, more than the limit of {} MiB \
+             (back-references let one long string be named by many keys)",
+            text_bytes >> 20,
+            MAX_STRING_BYTES >> 20
+        ));
+    }
     let mut out = Vec::with_capacity(raw.len());
-    for (key, v) in &raw {
-        let label = std_name(&key.0, key.1, &key.2);
+    for &((file, line, name), v) in &raw {
+        let (file, name) = (strings.texts[file as usize], strings.texts[name as usize]);
+        let label = || std_name(file, line, name);
         let Val::Tuple(items) = &v.v else {
             return Err(format!(
-                "byte {}: the value of {label} is {}; cProfile writes (cc, nc, tt, ct, callers)",
+                "byte {}: the value of {} is {}; cProfile writes (cc, nc, tt, ct, callers)",
                 v.at,
+                label(),
                 v.v.kind()
             ));
         };
         let [cc, nc, tt, ct, callers] = &items[..] else {
             return Err(format!(
-                "byte {}: the value of {label} is {}; cProfile writes 5 (cc, nc, tt, ct, callers)",
+                "byte {}: the value of {} is {}; cProfile writes 5 (cc, nc, tt, ct, callers)",
                 v.at,
+                label(),
                 v.v.kind()
             ));
         };
         let figures = Figures {
-            pcalls: count(cc, &format!("the primitive calls of {label}"))?,
-            ncalls: count(nc, &format!("the calls of {label}"))?,
-            tottime_ns: nanos(tt, &format!("the tottime of {label}"))?,
-            cumtime_ns: nanos(ct, &format!("the cumtime of {label}"))?,
+            pcalls: count(cc, &|| format!("the primitive calls of {}", label()))?,
+            ncalls: count(nc, &|| format!("the calls of {}", label()))?,
+            tottime_ns: nanos(tt, &|| format!("the tottime of {}", label()))?,
+            cumtime_ns: nanos(ct, &|| format!("the cumtime of {}", label()))?,
         };
         let Val::Dict(entries) = &callers.v else {
             return Err(format!(
-                "byte {}: the callers of {label} are {}, not a dict",
+                "byte {}: the callers of {} are {}, not a dict",
                 callers.at,
+                label(),
                 callers.v.kind()
             ));
         };
@@ -560,30 +656,30 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
             budget = budget
                 .checked_sub(1)
                 .ok_or("the stats dict refers to its entries too many times")?;
-            let what = format!("a caller key of {label}");
-            let caller_key = key_of(ck, &what)?;
+            let caller_key = key_of(ck, &mut strings, &|| format!("a caller key of {}", label()))?;
+            let entry = || format!("a caller entry of {}", label());
             let edge = match &cv.v {
                 Val::Tuple(items) => {
                     let [nc, cc, tt, ct] = &items[..] else {
                         return Err(format!(
-                            "byte {}: a caller entry of {label} is {}; cProfile writes 4 (nc, cc, tt, ct)",
+                            "byte {}: {} is {}; cProfile writes 4 (nc, cc, tt, ct)",
                             cv.at,
+                            entry(),
                             cv.v.kind()
                         ));
                     };
-                    let what = format!("a caller entry of {label}");
                     (
                         Figures {
-                            ncalls: count(nc, &what)?,
-                            pcalls: count(cc, &what)?,
-                            tottime_ns: nanos(tt, &what)?,
-                            cumtime_ns: nanos(ct, &what)?,
+                            ncalls: count(nc, &entry)?,
+                            pcalls: count(cc, &entry)?,
+                            tottime_ns: nanos(tt, &entry)?,
+                            cumtime_ns: nanos(ct, &entry)?,
                         },
                         false,
                     )
                 }
                 Val::Int(_) | Val::Bool(_) => {
-                    let n = count(cv, &format!("a caller count of {label}"))?;
+                    let n = count(cv, &|| format!("a caller count of {}", label()))?;
                     (
                         Figures {
                             ncalls: n,
@@ -596,8 +692,9 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
                 }
                 v => {
                     return Err(format!(
-                        "byte {}: a caller entry of {label} is {}; cProfile writes (nc, cc, tt, ct)",
+                        "byte {}: {} is {}; cProfile writes (nc, cc, tt, ct)",
                         cv.at,
+                        entry(),
                         v.kind()
                     ));
                 }
@@ -620,16 +717,16 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
             }
         }
         out.push(PstatsFunction {
-            file: key.0.clone(),
-            line: key.1,
-            name: key.2.clone(),
+            file: file.to_owned(),
+            line,
+            name: name.to_owned(),
             figures,
             callers: edges,
             unknown_callers: unknown,
         });
     }
     estimate_count_only_edges(&mut out);
-    Ok(out)
+    Ok((out, r.not_utf8))
 }
 
 /// Gives count-only caller entries times: the function's, in proportion to
@@ -965,11 +1062,31 @@ fn build_tree(funcs: &[PstatsFunction]) -> Result<Tree, String> {
     Ok(tree)
 }
 
+/// A label cut to its first and last 120 characters when longer than 256
+/// bytes, so that a note stays one readable line.
+fn shorten(label: String) -> String {
+    if label.len() <= 256 {
+        return label;
+    }
+    let head = label
+        .char_indices()
+        .nth(120)
+        .map_or(label.len(), |(i, _)| i);
+    let tail = label
+        .char_indices()
+        .rev()
+        .nth(119)
+        .map_or(0, |(i, _)| i)
+        .max(head);
+    format!("{}…{}", &label[..head], &label[tail..])
+}
+
 /// Checks the tree's statistics against the file's and describes each
-/// difference.
-fn differences(funcs: &[PstatsFunction], profile: &Profile) -> Vec<String> {
+/// difference: at most [`MAX_NOTES`] lines, and how many there were in all.
+fn differences(funcs: &[PstatsFunction], profile: &Profile) -> (Vec<String>, usize) {
     let stats = profile.stats();
-    let label = |i: usize| std_name(&funcs[i].file, funcs[i].line, &funcs[i].name);
+    let label = |i: usize| shorten(std_name(&funcs[i].file, funcs[i].line, &funcs[i].name));
+    let mut total = 0usize;
     let show = |f: &Figures| {
         format!(
             "{}/{} calls, tottime {} ns, cumtime {} ns",
@@ -983,12 +1100,15 @@ fn differences(funcs: &[PstatsFunction], profile: &Profile) -> Vec<String> {
         let got = stats.function(i as u32);
         let got_fig = got.map(|g| g.figures).unwrap_or_default();
         if got_fig != f.figures {
-            out.push(format!(
-                "{}: the file has {}, the import {}",
-                label(i),
-                show(&f.figures),
-                show(&got_fig)
-            ));
+            total += 1;
+            if out.len() < MAX_NOTES {
+                out.push(format!(
+                    "{}: the file has {}, the import {}",
+                    label(i),
+                    show(&f.figures),
+                    show(&got_fig)
+                ));
+            }
         }
         unknown += f.unknown_callers;
         for e in &f.callers {
@@ -1001,6 +1121,10 @@ fn differences(funcs: &[PstatsFunction], profile: &Profile) -> Vec<String> {
                 .map(|(_, fig)| *fig)
                 .unwrap_or_default();
             if got_edge != e.figures {
+                total += 1;
+                if out.len() >= MAX_NOTES {
+                    continue;
+                }
                 out.push(format!(
                     "{} -> {}: the file has {}, the import {}",
                     label(e.caller),
@@ -1012,16 +1136,18 @@ fn differences(funcs: &[PstatsFunction], profile: &Profile) -> Vec<String> {
         }
     }
     if unknown > 0 {
+        total += 1;
         out.push(format!(
             "{unknown} caller entries name functions without an entry of their own: left out"
         ));
     }
     if estimated > 0 {
+        total += 1;
         out.push(format!(
             "{estimated} caller entries hold call counts only (Python's profile module): their times are estimated"
         ));
     }
-    out
+    (out, total)
 }
 
 /// Turns parsed pstats functions into a profile (see the module docs), with
@@ -1047,29 +1173,36 @@ pub fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<Import,
     };
     let thread = ThreadProfile::new(0, thread_name, 0, tree.nodes);
     let profile = Profile::new(meta, sites, vec![thread]);
-    let inexact = differences(funcs, &profile);
-    Ok(Import { profile, inexact })
+    let (inexact, inexact_count) = differences(funcs, &profile);
+    Ok(Import {
+        profile,
+        inexact,
+        inexact_count,
+        not_utf8: 0,
+    })
 }
 
 /// Imports a `.prof` file's bytes. `path` names the file in errors and
 /// names the profile's thread and program (its file name).
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Import, Error> {
-    let funcs =
-        parse(bytes).map_err(|e| Error::format(path, format!("not a cProfile .prof: {e}")))?;
+    let (funcs, not_utf8) = parse_counting(bytes)
+        .map_err(|e| Error::format(path, format!("not a cProfile .prof: {e}")))?;
     let name = path.file_name().map_or_else(
         || "cProfile".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let import = to_profile(&funcs, &name)
+    let mut import = to_profile(&funcs, &name)
         .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
+    import.not_utf8 = not_utf8;
     crate::profile::file::check(&import.profile)
         .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
     Ok(import)
 }
 
-/// Reads and imports a `.prof` file.
+/// Reads and imports a `.prof` file (at most
+/// [`MAX_INPUT_BYTES`](crate::profile::file::MAX_INPUT_BYTES) of it).
 pub fn read(path: &Path) -> Result<Import, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::profile::file::read_bytes(path, crate::profile::file::MAX_INPUT_BYTES)?;
     from_bytes(&bytes, path)
 }
 
@@ -1210,6 +1343,75 @@ mod tests {
         // room for g), which the import reports instead of hiding.
         let import = to_profile(&funcs, "t").unwrap();
         import.profile.validate().unwrap();
+    }
+
+    /// `{(file, 1, "f"): (1, 1, 0.0, 0.0, {})}` with `file` as an `a` str.
+    fn one_function(file: &[u8]) -> Vec<u8> {
+        let mut b = vec![b'{', b')', 3, b'a'];
+        b.extend_from_slice(&(file.len() as i32).to_le_bytes());
+        b.extend_from_slice(file);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f', b')', 5]);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for _ in 0..2 {
+            b.push(b'g');
+            b.extend_from_slice(&0.0f64.to_le_bytes());
+        }
+        b.extend_from_slice(b"{00");
+        b
+    }
+
+    #[test]
+    fn strings_that_are_not_utf8_are_read_lossily_and_counted() {
+        // What marshal writes for "/tmp/\udcff/x.py" (surrogatepass).
+        let b = one_function(b"/tmp/\xed\xb3\xbf/x.py");
+        let import = from_bytes(&b, Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 1);
+        assert_eq!(
+            import.profile.sites[0].file,
+            "/tmp/\u{FFFD}\u{FFFD}\u{FFFD}/x.py"
+        );
+        let import = from_bytes(&one_function(b"ok.py"), Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 0);
+    }
+
+    #[test]
+    fn one_string_named_by_many_keys_is_counted_per_key() {
+        // A 1 MiB file name shared by 300 keys: 300 MiB once copied.
+        let len = 1usize << 20;
+        let mut b = vec![b'{', b')', 3, b'a' | 0x80];
+        b.extend_from_slice(&(len as i32).to_le_bytes());
+        b.resize(b.len() + len, b'x');
+        b.extend_from_slice(&[b'i', 0, 0, 0, 0, b'z' | 0x80, 1, b'f']);
+        b.extend_from_slice(&[b')' | 0x80, 5, b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for _ in 0..2 {
+            b.push(b'g');
+            b.extend_from_slice(&0.0f64.to_le_bytes());
+        }
+        b.extend_from_slice(b"{0");
+        for line in 1..300u32 {
+            b.extend_from_slice(&[b')', 3, b'r', 0, 0, 0, 0, b'i']);
+            b.extend_from_slice(&line.to_le_bytes());
+            b.extend_from_slice(&[b'r', 1, 0, 0, 0, b'r', 2, 0, 0, 0]);
+        }
+        b.push(b'0');
+        let e = parse(&b).unwrap_err();
+        assert!(
+            e.contains("add up to 300 MiB, more than the limit of 256 MiB"),
+            "{e}"
+        );
+        // The same keys once: fine.
+        b.truncate(b.len() - 1 - 299 * 22);
+        b.push(b'0');
+        assert_eq!(parse(&b).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn long_labels_are_shortened() {
+        assert_eq!(shorten("a.py:1(f)".into()), "a.py:1(f)");
+        let long = format!("{}:1(f)", "é".repeat(300));
+        let short = shorten(long);
+        assert_eq!(short.chars().count(), 241);
+        assert!(short.ends_with(":1(f)") && short.contains('…'));
     }
 
     #[test]
