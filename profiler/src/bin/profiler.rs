@@ -314,7 +314,13 @@ fn load_all(paths: &[PathBuf]) -> Result<Profile, Fail> {
         .iter()
         .map(|p| load(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let merged = Profile::merge(&profiles);
+    let merged = match Profile::try_merge(&profiles) {
+        Ok(m) => m,
+        Err(e) => {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            return fail(&names.join(", "), format!("cannot merge: {e}"));
+        }
+    };
     if profiles.len() > 1 {
         if let Err(e) = file::check(&merged) {
             return fail(

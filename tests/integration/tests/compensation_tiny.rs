@@ -44,7 +44,12 @@ fn compensation_never_zeroes_a_profile_and_says_what_it_removed() {
     let cost = p.meta.probe_cost.unwrap();
     println!(
         "wall {wall} ns; outer cumtime {} ns, tiny tottime {} ns; probe {:.1}/{:.1} ns; removed {} ns; {:?}",
-        o.cumtime_ns, t.tottime_ns, cost.inner_ns, cost.outer_ns, p.meta.compensated_ns, p.meta.compensation_warnings
+        o.cumtime_ns,
+        t.tottime_ns,
+        cost.inner_ns,
+        cost.outer_ns,
+        p.meta.compensated_ns,
+        p.meta.compensation_warnings
     );
     assert_eq!(t.ncalls, 1_000_000);
     assert!(o.cumtime_ns > 0, "compensation zeroed the outer call");
@@ -65,7 +70,11 @@ fn compensation_never_zeroes_a_profile_and_says_what_it_removed() {
         .collect();
     assert!(!named.is_empty(), "neither tiny nor outer is named");
     let text = std::fs::read_to_string(dir.join("pstats.txt")).unwrap();
-    assert!(text.starts_with("Compensated: "), "{}", &text[..200.min(text.len())]);
+    assert!(
+        text.starts_with("Compensated: "),
+        "{}",
+        &text[..200.min(text.len())]
+    );
     assert!(text.contains(&format!(
         "WARNING: compensation removed more than half of the time of {}",
         named[0]
@@ -81,7 +90,12 @@ fn merging_compensated_with_uncompensated_is_refused() {
     p.meta.compensated = false;
     let mut c = p.clone();
     c.compensate(profiler::ProbeCost::new(1.0, 2.0));
-    let e = Profile::try_merge(&[p.clone(), c.clone()]).unwrap_err().to_string();
-    assert!(e.contains("input 2 is compensated") && e.contains("input 1 is not"), "{e}");
+    let e = Profile::try_merge(&[p.clone(), c.clone()])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("input 2 is compensated") && e.contains("input 1 is not"),
+        "{e}"
+    );
     assert!(Profile::try_merge(&[c.clone(), c]).is_ok());
 }
