@@ -43,11 +43,12 @@ step() {
 }
 
 # The recorder's tests, and the programs of its fault cases (a guard kept in
-# a thread-local, fork while threads start and exit, profiled calls in a
-# signal handler), under valgrind's memcheck.
+# a thread-local, profiled calls from late thread-local destructors, fork
+# while threads start and exit, profiled calls in a signal handler), under
+# valgrind's memcheck.
 memcheck() {
   local bins
-  bins=$(cargo test -p integration --test recorder --test fork --test signal_handler \
+  bins=$(cargo test -p integration --test recorder --test late_destructors --test fork --test signal_handler \
     --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:

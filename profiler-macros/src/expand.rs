@@ -263,7 +263,14 @@ fn instrument_body(
         block.into_token_stream()
     } else {
         let guard = syn::Ident::new("__profiler_guard", Span::mixed_site());
-        let user = block.into_token_stream();
+        // A body that is a single expression (`{ 3 }`) is spliced without its
+        // braces: kept as a block after the guard, rustc's `unused_braces`
+        // would flag the user's braces. With no statements there is nothing
+        // that could shadow the generated names.
+        let user = match block.stmts.as_slice() {
+            [Stmt::Expr(e, None)] => e.to_token_stream(),
+            _ => block.into_token_stream(),
+        };
         quote! {
             let #guard = #krate::__private::enter(#site);
             #user

@@ -155,10 +155,20 @@ pub(crate) fn conversion() -> Conversion {
     if elapsed < MIN_BASELINE {
         std::thread::sleep(MIN_BASELINE - elapsed);
     }
-    // Bracket the tick read between two instants to bound the pairing error.
-    let before = Instant::now();
-    let ticks = now();
-    let after = Instant::now();
+    // Bracket the tick read between two instants to bound the pairing error;
+    // on a loaded machine a preemption can fall inside the bracket, so keep
+    // the tightest of a few tries (a wide bracket would shift every
+    // converted time between two snapshots by up to half its width).
+    let (mut before, mut ticks, mut after) = (Instant::now(), now(), Instant::now());
+    for _ in 0..8 {
+        if after - before <= Duration::from_micros(2) {
+            break;
+        }
+        let (b, t, a) = (Instant::now(), now(), Instant::now());
+        if a - b < after - before {
+            (before, ticks, after) = (b, t, a);
+        }
+    }
     elapsed = before.duration_since(EPOCH.instant) + (after - before) / 2;
     let dticks = ticks.wrapping_sub(EPOCH.ticks).max(1);
     let mult = (elapsed.as_nanos() << 32) / u128::from(dticks);
