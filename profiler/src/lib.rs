@@ -32,8 +32,15 @@
 //!
 //! # Sessions
 //!
-//! [`Session::from_env`] reads `PROFILER_OUT=dir`; when the session guard is
-//! dropped every report is written into `dir`, each file atomically.
+//! [`Session::from_env`] reads `PROFILER_OUT=dir`; when the session ends
+//! every report is written into `dir`, as one set of files renamed into place
+//! together. It ends however the program ends: the guard dropped (a return
+//! or an unwinding panic), a panic under `panic = "abort"`,
+//! `std::process::exit` from any thread, or SIGINT, SIGTERM, SIGHUP and
+//! SIGQUIT (the signal is raised again after the write, so the exit status
+//! stays the program's). `PROFILER_CHECKPOINT_S` and `PROFILER_DUMP_SIGNAL`
+//! write the reports while a long run goes on. The README's "How a run ends"
+//! has the details.
 //!
 //! # Features
 //!

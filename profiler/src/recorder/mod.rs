@@ -349,8 +349,8 @@ unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
     // SAFETY: `parent` is a node of this thread's arena (the root or an open frame's).
     let child = unsafe { td.arena.child(parent, site) };
     let start = clock::now();
-    // SAFETY: owner thread.
-    unsafe { stack.push(child, start) };
+    // SAFETY: owner thread; nothing pushed since `depth` was read.
+    unsafe { stack.push(depth, child, start) };
     Guard {
         data,
         depth: depth as u32,

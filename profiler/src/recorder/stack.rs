@@ -105,13 +105,14 @@ impl Stack {
         unsafe { &*self.base.get().add(depth) }
     }
 
-    /// Pushes a frame.
+    /// Pushes a frame at depth `len`, the current depth (as [`Stack::len`]
+    /// returned it; passed in to save a load on the hot path).
     ///
     /// # Safety
-    /// Owner thread only.
+    /// Owner thread only, with `len == self.len()`.
     #[inline(always)]
-    pub(crate) unsafe fn push(&self, node: *const Node, start: u64) {
-        let len = self.len.load(Relaxed);
+    pub(crate) unsafe fn push(&self, len: usize, node: *const Node, start: u64) {
+        debug_assert_eq!(len, self.len.load(Relaxed));
         if len == self.cap.get() {
             // SAFETY: forwarded from the caller: owner thread only.
             unsafe { self.grow() };
@@ -194,8 +195,8 @@ mod tests {
         let s = Stack::new();
         let fake = |i: usize| (i * 64 + 64) as *const Node;
         for i in 0..1000 {
-            // SAFETY: this test thread owns the stack.
-            unsafe { s.push(fake(i), i as u64) };
+            // SAFETY: this test thread owns the stack, at depth `i`.
+            unsafe { s.push(i, fake(i), i as u64) };
         }
         let frames = s.read();
         assert_eq!(frames.len(), 1000);

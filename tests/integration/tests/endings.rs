@@ -53,6 +53,25 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A started program, killed if a failing test drops it still running (so
+/// that no child outlives the test).
+struct Running(Option<Child>);
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// Starts the program with `args`, writing into `out`, and waits until it
 /// says `ready` (its calls are made). Core dumps are off (SIGQUIT).
 fn start(
@@ -60,7 +79,7 @@ fn start(
     args: &[&str],
     out: &Path,
     extra_env: &[(&str, &str)],
-) -> (Child, BufReader<std::process::ChildStdout>) {
+) -> (Running, BufReader<std::process::ChildStdout>) {
     let mut cmd = Command::new(program);
     cmd.args(args)
         .env("PROFILER_OUT", out)
@@ -86,19 +105,21 @@ fn start(
     }
     let mut child = cmd.spawn().expect("start the endings program");
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let child = Running(Some(child));
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "ready", "the program did not start");
     (child, stdout)
 }
 
-fn signal(child: &Child, sig: i32) {
+fn signal(child: &Running, sig: i32) {
     // SAFETY: `kill` with a live child's pid and a valid signal number.
     let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
     assert_eq!(rc, 0, "kill failed");
 }
 
-fn wait(mut child: Child) -> (ExitStatus, String) {
+fn wait(mut running: Running) -> (ExitStatus, String) {
+    let mut child = running.0.take().expect("a running child");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -106,7 +127,11 @@ fn wait(mut child: Child) -> (ExitStatus, String) {
             std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
             return (status, err);
         }
-        assert!(Instant::now() < deadline, "the program did not end");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program did not end");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
