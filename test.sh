@@ -53,7 +53,8 @@ memcheck() {
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+    if (m.get("reason") == "compiler-artifact" and m.get("executable")
+            and "test" in m["target"]["kind"]):
         print(m["executable"])') || return 1
   [ -n "$bins" ] || return 1
   local rc=0 b
