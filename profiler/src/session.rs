@@ -109,6 +109,8 @@ impl Session {
         }
         crate::recorder::calibrate_now();
         crate::set_compensation(self.compensate);
+        // Runnable threads and CPU time over the run, for the parallel summary.
+        crate::start_sampler(crate::DEFAULT_SAMPLE_INTERVAL);
         SessionGuard { config: Some(self) }
     }
 }
@@ -144,6 +146,7 @@ impl Drop for SessionGuard {
 }
 
 fn end(cfg: &Session) -> Result<Profile, Error> {
+    crate::stop_sampler();
     let mut profile = crate::snapshot();
     profile.parallel = Some(profile.parallel_summary());
     if cfg.print_report {

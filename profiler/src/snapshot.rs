@@ -46,6 +46,7 @@ pub fn snapshot() -> Profile {
         .map(|t| convert(t, conv, pid, sites.len()))
         .collect();
     let mut profile = Profile::new(metadata(conv, pid), sites, threads);
+    profile.sched = crate::sampler::sched(conv);
     if let (true, Some(cost)) = (recorder::compensation(), profile.meta.probe_cost) {
         profile.compensate(cost);
     }
@@ -123,7 +124,15 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
             Span::new(s.site, start, end - start)
         })
         .collect();
-    ThreadProfile::new(t.id, t.name.clone(), pid, nodes).with_timeline(timeline, t.timeline_dropped)
+    let since_epoch = |ticks: u64| conv.ns(ticks.saturating_sub(epoch));
+    ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
+        .with_timeline(timeline, t.timeline_dropped)
+        .with_cpu(t.cpu_ns)
+        .with_lifetime(
+            (t.started != 0).then(|| since_epoch(t.started)),
+            (t.ended != 0).then(|| since_epoch(t.ended)),
+        )
+        .with_cpu_samples(crate::sampler::thread_samples(conv, t.id))
 }
 
 /// The machine's host name, from the kernel (Linux) or the environment.

@@ -40,6 +40,7 @@ mod parallel;
 mod text;
 
 pub use cores::available_cores;
+pub(crate) use cores::parse_cpu_list as parse_cpu_list_count;
 pub use parallel::{
     ACCEPTABLE_EFFICIENCY, Concurrency, Efficiency, MAX_REGION_CALLS, MAX_REGIONS,
     OVERSUBSCRIPTION_MIN_FRACTION, ParallelSummary, Region, RegionBusy, RegionCall, RuntimeSource,

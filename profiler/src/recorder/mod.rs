@@ -20,13 +20,13 @@ mod sync;
 mod timeline;
 
 use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub(crate) use arena::{Arena, Node};
 pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
-pub(crate) use registry::{RawThread, capture};
+pub(crate) use registry::{RawThread, capture, live_threads};
 pub(crate) use timeline::RawSpan;
 pub use timeline::{TimelineConfig, set_timeline, timeline};
 
@@ -62,6 +62,54 @@ pub(crate) struct ThreadData {
     stack: UnsafeCell<Vec<Frame>>,
     pub(crate) id: u64,
     pub(crate) name: String,
+    /// The OS thread: its id, when it registered, and at its exit its CPU
+    /// time (cold paths only; see `crate::sys`).
+    pub(crate) os: OsThread,
+}
+
+/// What the operating system says about a recorder's thread.
+pub(crate) struct OsThread {
+    /// The OS thread id, when the platform tells it.
+    pub(crate) tid: Option<u32>,
+    /// The clock tick at registration.
+    pub(crate) started: u64,
+    /// The clock tick at exit (0 while the thread runs).
+    pub(crate) ended: AtomicU64,
+    /// CPU nanoseconds at exit, plus one (0: unknown or still running).
+    pub(crate) cpu_at_exit: AtomicU64,
+}
+
+impl OsThread {
+    /// The calling thread, now.
+    fn current() -> Self {
+        OsThread {
+            tid: crate::sys::current_tid(),
+            started: clock::now(),
+            ended: AtomicU64::new(0),
+            cpu_at_exit: AtomicU64::new(0),
+        }
+    }
+
+    /// Records the exit of the calling thread (which must be this one).
+    pub(crate) fn exit_now(&self) {
+        if let Some(ns) = crate::sys::current_thread_cpu_ns() {
+            self.cpu_at_exit
+                .store(ns.saturating_add(1), Ordering::Relaxed);
+        }
+        self.ended.store(clock::now().max(1), Ordering::Relaxed);
+    }
+
+    /// The thread's CPU time: at its exit, or now (read through procfs).
+    pub(crate) fn cpu_ns(&self, is_current: bool) -> Option<u64> {
+        match self.cpu_at_exit.load(Ordering::Relaxed) {
+            0 if is_current => crate::sys::current_thread_cpu_ns(),
+            0 if self.ended.load(Ordering::Relaxed) == 0 => {
+                self.tid.and_then(crate::sys::thread_cpu_ns)
+            }
+            0 => None,
+            n => Some(n - 1),
+        }
+    }
 }
 
 // SAFETY: `ThreadData` is shared (through `Arc`) between its owning thread and
@@ -88,6 +136,7 @@ impl ThreadData {
             stack: UnsafeCell::new(Vec::with_capacity(64)),
             id,
             name,
+            os: OsThread::current(),
         }
     }
 

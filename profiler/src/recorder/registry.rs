@@ -34,6 +34,12 @@ pub(crate) struct RawThread {
     pub(crate) timeline: Vec<RawSpan>,
     /// Scopes left off the timeline (cap reached, or folded away).
     pub(crate) timeline_dropped: u64,
+    /// CPU time from the operating system, in nanoseconds (at exit, or at
+    /// the capture while the thread runs).
+    pub(crate) cpu_ns: Option<u64>,
+    /// Clock ticks at registration and at exit (0 while running).
+    pub(crate) started: u64,
+    pub(crate) ended: u64,
 }
 
 enum Entry {
@@ -65,6 +71,9 @@ struct ExitHook {
 impl Drop for ExitHook {
     fn drop(&mut self) {
         super::forget_current_thread();
+        if let Some(d) = find_live(self.id) {
+            d.os.exit_now();
+        }
         retire(self.id);
     }
 }
@@ -135,7 +144,34 @@ fn capture_live(data: &ThreadData) -> RawThread {
         nodes,
         timeline,
         timeline_dropped,
+        cpu_ns: data.os.cpu_ns(data.is_current()),
+        started: data.os.started,
+        ended: data.os.ended.load(Ordering::Relaxed),
     }
+}
+
+/// The live recorder with this id, if any.
+fn find_live(id: u64) -> Option<Arc<ThreadData>> {
+    REGISTRY.lock().entries.iter().find_map(|e| match e {
+        Entry::Live(d) if d.id == id => Some(Arc::clone(d)),
+        _ => None,
+    })
+}
+
+/// The live (reported) threads: recorder id and OS thread id, for the
+/// sampler thread.
+pub(crate) fn live_threads() -> Vec<(u64, u32)> {
+    REGISTRY
+        .lock()
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Live(d) if d.os.ended.load(Ordering::Relaxed) == 0 => {
+                d.os.tid.map(|t| (d.id, t))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Marks the calling thread as the profiler's own: snapshots skip it. Must be
@@ -189,6 +225,9 @@ fn retire(id: u64) {
                     nodes: Vec::new(),
                     timeline: Vec::new(),
                     timeline_dropped: 0,
+                    cpu_ns: Some(0),
+                    started: t.started,
+                    ended: 0,
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
@@ -202,6 +241,8 @@ fn retire(id: u64) {
 /// dropped.
 pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
     dst.timeline_dropped += src.timeline.len() as u64 + src.timeline_dropped;
+    dst.cpu_ns = dst.cpu_ns.zip(src.cpu_ns).map(|(a, b)| a.saturating_add(b));
+    dst.ended = dst.ended.max(src.ended);
     let mut index: FastMap<(u32, u32), u32> = dst
         .nodes
         .iter()
