@@ -41,8 +41,8 @@ struct Data {
     sampler_cpu_ns: u64,
     /// (tick, process runnable, others runnable)
     sched: Vec<(u64, u32, u32)>,
-    /// Per recorder thread id: (tick, CPU ns).
-    threads: HashMap<u64, Vec<(u64, u64)>>,
+    /// Per recorder thread id: (tick, CPU ns, run-queue wait ns).
+    threads: HashMap<u64, Vec<(u64, u64, u64)>>,
 }
 
 struct Running {
@@ -125,9 +125,9 @@ fn sample(me: Option<u32>) {
     let process = crate::sys::runnable_threads(me);
     // The machine's count includes the sampler itself, running as it reads.
     let machine = crate::sys::machine_runnable().map(|n| n.saturating_sub(1));
-    let threads: Vec<(u64, u64)> = crate::recorder::live_threads()
+    let threads: Vec<(u64, (u64, u64))> = crate::recorder::live_threads()
         .into_iter()
-        .filter_map(|(id, tid)| crate::sys::thread_cpu_ns(tid).map(|ns| (id, ns)))
+        .filter_map(|(id, tid)| crate::sys::thread_sched_ns(tid).map(|ns| (id, ns)))
         .collect();
     let mut guard = DATA.lock();
     let Some(d) = guard.as_mut() else { return };
@@ -139,9 +139,9 @@ fn sample(me: Option<u32>) {
         d.sched.push((now, p, m.saturating_sub(p)));
     }
     let mut full = d.sched.len() >= MAX_SAMPLES;
-    for (id, ns) in threads {
+    for (id, (cpu, wait)) in threads {
         let v = d.threads.entry(id).or_default();
-        v.push((now, ns));
+        v.push((now, cpu, wait));
         full |= v.len() >= MAX_SAMPLES;
     }
     if full {
@@ -185,8 +185,8 @@ pub(crate) fn sched(conv: Conversion) -> Option<Sched> {
     Some(s)
 }
 
-/// Thread `id`'s sampled CPU time: `[t_ns, cpu_ns]` pairs.
-pub(crate) fn thread_samples(conv: Conversion, id: u64) -> Vec<[u64; 2]> {
+/// Thread `id`'s sampled CPU time: `[t_ns, cpu_ns, runqueue_ns]`.
+pub(crate) fn thread_samples(conv: Conversion, id: u64) -> Vec<[u64; 3]> {
     let guard = DATA.lock();
     let Some(d) = guard.as_ref() else {
         return Vec::new();
@@ -194,7 +194,7 @@ pub(crate) fn thread_samples(conv: Conversion, id: u64) -> Vec<[u64; 2]> {
     let epoch = clock::epoch_ticks();
     d.threads.get(&id).map_or_else(Vec::new, |v| {
         v.iter()
-            .map(|&(t, ns)| [conv.ns(t.saturating_sub(epoch)), ns])
+            .map(|&(t, cpu, wait)| [conv.ns(t.saturating_sub(epoch)), cpu, wait])
             .collect()
     })
 }

@@ -208,7 +208,10 @@ impl Profile {
     /// "Parallel summary" when more than one thread worked or a timeline was
     /// recorded, then the callers and callees) to `path`, atomically.
     pub fn write_pstats_text(&self, path: &Path) -> Result<(), Error> {
-        let stats = self.stats().sort_by(crate::SortKey::Cumulative);
+        let stats = self
+            .stats()
+            .sort_by(crate::SortKey::Cumulative)
+            .time_note(true);
         let section = self
             .parallel_section()
             .map(|s| format!("{s}\n"))

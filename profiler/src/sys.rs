@@ -43,6 +43,14 @@ pub(crate) fn thread_cpu_ns(tid: u32) -> Option<u64> {
         .map(|st| st.cpu_ns)
 }
 
+/// Thread `tid`'s time on a CPU and time waiting on a run queue (runnable
+/// but not running), in nanoseconds: the first two fields of its schedstat.
+pub(crate) fn thread_sched_ns(tid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(task_dir(tid).join("schedstat")).ok()?;
+    let mut it = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    Some((it.next()??, it.next()??))
+}
+
 /// The calling thread's CPU time, in nanoseconds.
 pub(crate) fn current_thread_cpu_ns() -> Option<u64> {
     std::fs::read_to_string("/proc/thread-self/schedstat")

@@ -196,10 +196,11 @@ pub struct ThreadProfile {
     /// `None` while it runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_ns: Option<u64>,
-    /// The thread's CPU time over the run as sampled by the sampler thread:
-    /// `[t_ns, cpu_ns]` pairs in time order (CPU time used up to `t_ns`).
+    /// The thread's CPU time over the run as sampled by the sampler thread,
+    /// in time order: `[t_ns, cpu_ns, runqueue_ns]`, the time on a CPU and
+    /// the time runnable but waiting for one, both up to `t_ns`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cpu_samples: Vec<[u64; 2]>,
+    pub cpu_samples: Vec<[u64; 3]>,
 }
 
 /// A completed scope on a thread's timeline.
@@ -301,7 +302,7 @@ impl ThreadProfile {
 
     /// The same thread with sampled CPU time (see
     /// [`cpu_samples`](Self::cpu_samples)).
-    pub fn with_cpu_samples(mut self, samples: Vec<[u64; 2]>) -> Self {
+    pub fn with_cpu_samples(mut self, samples: Vec<[u64; 3]>) -> Self {
         self.cpu_samples = samples;
         self
     }
