@@ -38,7 +38,9 @@ struct Data {
     stride: u64,
     ticks_seen: u64,
     online_cpus: u32,
+    /// CPU time of the sampler's earlier runs, and the running one's tid.
     sampler_cpu_ns: u64,
+    sampler_tid: Option<u32>,
     /// (tick, process runnable, others runnable)
     sched: Vec<(u64, u32, u32)>,
     /// Per recorder thread id: (tick, CPU ns, run-queue wait ns).
@@ -107,15 +109,18 @@ pub fn sampler_running() -> bool {
 
 fn run(stop: &AtomicBool, interval: Duration) {
     let me = crate::sys::current_tid();
-    let cpu0 = crate::sys::current_thread_cpu_ns().unwrap_or(0);
+    if let Some(d) = DATA.lock().as_mut() {
+        d.sampler_tid = me;
+    }
     while !stop.load(Ordering::Relaxed) {
         sample(me);
         std::thread::park_timeout(interval);
     }
     sample(me);
-    let cpu = crate::sys::current_thread_cpu_ns().unwrap_or(cpu0);
+    let cpu = crate::sys::current_thread_cpu_ns().unwrap_or(0);
     if let Some(d) = DATA.lock().as_mut() {
-        d.sampler_cpu_ns = d.sampler_cpu_ns.saturating_add(cpu.saturating_sub(cpu0));
+        d.sampler_cpu_ns = d.sampler_cpu_ns.saturating_add(cpu);
+        d.sampler_tid = None;
     }
 }
 
@@ -174,7 +179,10 @@ pub(crate) fn sched(conv: Conversion) -> Option<Sched> {
     let mut s = Sched {
         interval_ns: d.interval_ns,
         online_cpus: d.online_cpus,
-        sampler_cpu_ns: d.sampler_cpu_ns,
+        sampler_cpu_ns: d.sampler_cpu_ns
+            + d.sampler_tid
+                .and_then(crate::sys::thread_cpu_ns)
+                .unwrap_or(0),
         samples: Vec::new(),
     };
     s.samples = d

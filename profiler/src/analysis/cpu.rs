@@ -25,6 +25,8 @@ pub const WAITING_BLOCKED_FRACTION: f64 = 0.5;
 /// run-queue time unknown there).
 pub(crate) struct CpuCurve {
     points: Vec<(u64, u64, Option<u64>)>,
+    /// Whether the last point is the thread's exit (no CPU time after it).
+    ended: bool,
 }
 
 impl CpuCurve {
@@ -34,13 +36,15 @@ impl CpuCurve {
             .iter()
             .map(|&[a, b, c]| (a, b, Some(c)))
             .collect();
+        let mut ended = false;
         if let (Some(end), Some(cpu)) = (t.ended_ns, t.cpu_ns) {
             if points.last().is_none_or(|&(x, _, _)| x < end) {
                 let before = points.last().map_or(0, |p| p.1);
                 points.push((end, cpu.max(before), None));
+                ended = true;
             }
         }
-        (points.len() >= 2).then_some(CpuCurve { points })
+        (!points.is_empty() && (ended || points.len() >= 2)).then_some(CpuCurve { points, ended })
     }
 
     /// The sample window around `[a, b)`: the last point at or before `a`
@@ -58,9 +62,18 @@ impl CpuCurve {
     }
 
     /// CPU time over the sample window around `[a, b)`: at least the CPU
-    /// time inside it. `None` when the curve does not cover the interval.
+    /// time inside it (before the first point it counts from zero, after an
+    /// exit there is none). `None` when the curve stops before `b` while the
+    /// thread still ran.
     pub(crate) fn cpu_around(&self, a: u64, b: u64) -> Option<u64> {
-        let (_, c0, _, _, c1, _) = self.window(a, b)?;
+        let i = self.points.partition_point(|&(t, _, _)| t <= a);
+        let c0 = if i == 0 { 0 } else { self.points[i - 1].1 };
+        let j = self.points.partition_point(|&(t, _, _)| t < b.max(a));
+        let c1 = match self.points.get(j) {
+            Some(p) => p.1,
+            None if self.ended => self.points.last()?.1,
+            None => return None,
+        };
         Some(c1.saturating_sub(c0))
     }
 
@@ -289,6 +302,13 @@ mod tests {
         // The exit point covers CPU time but not the run-queue time.
         assert_eq!(c.cpu_around(250, 260), Some(30));
         assert_eq!(c.blocked_around(250, 260), None);
-        assert_eq!(c.cpu_around(250, 350), None);
+        // After the exit there is no more CPU time; before the first sample
+        // the count starts from zero (an upper bound).
+        assert_eq!(c.cpu_around(250, 350), Some(30));
+        let live = ThreadProfile::new(2, "t", 1, Vec::new())
+            .with_cpu_samples(vec![[100, 40, 0], [200, 90, 0]]);
+        let c = CpuCurve::of(&live).unwrap();
+        assert_eq!(c.cpu_around(50, 150), Some(90));
+        assert_eq!(c.cpu_around(150, 250), None);
     }
 }
