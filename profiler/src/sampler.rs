@@ -1,4 +1,4 @@
-//! The sampler thread: at a low rate (every 10 ms by default), it counts how
+//! The sampler thread: at a low rate (every 20 ms by default), it counts how
 //! many of the process's threads, and how many of the machine's tasks, are
 //! running or runnable, and reads each recording thread's CPU time. All of it
 //! comes from procfs (see `crate::sys`); nothing is added to the hot path.
@@ -25,7 +25,7 @@ use crate::clock::{self, Conversion};
 use crate::profile::{Sched, SchedSample};
 
 /// The sampler's default period.
-pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
+pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The most samples kept per series (the process's, and each thread's).
 pub const MAX_SAMPLES: usize = 8192;

@@ -128,6 +128,7 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
     ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
         .with_timeline(timeline, t.timeline_dropped)
         .with_cpu(t.cpu_ns)
+        .with_runqueue(t.runqueue_ns)
         .with_lifetime(
             (t.started != 0).then(|| since_epoch(t.started)),
             (t.ended != 0).then(|| since_epoch(t.ended)),

@@ -51,6 +51,14 @@ pub(crate) fn thread_sched_ns(tid: u32) -> Option<(u64, u64)> {
     Some((it.next()??, it.next()??))
 }
 
+/// The calling thread's time on a CPU and waiting on a run queue, in
+/// nanoseconds.
+pub(crate) fn current_thread_sched_ns() -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let mut it = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+    Some((it.next()??, it.next()??))
+}
+
 /// The calling thread's CPU time, in nanoseconds.
 pub(crate) fn current_thread_cpu_ns() -> Option<u64> {
     std::fs::read_to_string("/proc/thread-self/schedstat")

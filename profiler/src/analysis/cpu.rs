@@ -40,7 +40,10 @@ impl CpuCurve {
         if let (Some(end), Some(cpu)) = (t.ended_ns, t.cpu_ns) {
             if points.last().is_none_or(|&(x, _, _)| x < end) {
                 let before = points.last().map_or(0, |p| p.1);
-                points.push((end, cpu.max(before), None));
+                let wait = t
+                    .runqueue_ns
+                    .filter(|_| points.last().is_none_or(|p| p.2.is_some()));
+                points.push((end, cpu.max(before), wait));
                 ended = true;
             }
         }
@@ -61,20 +64,28 @@ impl CpuCurve {
         Some((t0, c0, w0, t1, c1, w1))
     }
 
-    /// CPU time over the sample window around `[a, b)`: at least the CPU
-    /// time inside it (before the first point it counts from zero, after an
-    /// exit there is none). `None` when the curve stops before `b` while the
-    /// thread still ran.
-    pub(crate) fn cpu_around(&self, a: u64, b: u64) -> Option<u64> {
+    /// Time on a CPU or runnable (waiting for one: preempted) over the
+    /// sample window around `[a, b)`: at least that time inside it (before
+    /// the first point it counts from zero, after an exit there is none).
+    /// `None` when the curve stops before `b` while the thread still ran.
+    pub(crate) fn active_around(&self, a: u64, b: u64) -> Option<u64> {
+        let active = |p: &(u64, u64, Option<u64>)| p.1 + p.2.unwrap_or(0);
         let i = self.points.partition_point(|&(t, _, _)| t <= a);
-        let c0 = if i == 0 { 0 } else { self.points[i - 1].1 };
         let j = self.points.partition_point(|&(t, _, _)| t < b.max(a));
-        let c1 = match self.points.get(j) {
-            Some(p) => p.1,
-            None if self.ended => self.points.last()?.1,
+        let last = match self.points.get(j) {
+            Some(p) => p,
+            None if self.ended => self.points.last()?,
             None => return None,
         };
-        Some(c1.saturating_sub(c0))
+        let first = if i == 0 {
+            None
+        } else {
+            Some(&self.points[i - 1])
+        };
+        // Run-queue time counts only when both ends know it.
+        let both = first.is_none_or(|f| f.2.is_some()) && last.2.is_some();
+        let v = |p: &(u64, u64, Option<u64>)| if both { active(p) } else { p.1 };
+        Some(v(last).saturating_sub(first.map_or(0, v)))
     }
 
     /// Time blocked (neither on a CPU nor waiting on a run queue: sleeping
@@ -294,21 +305,21 @@ mod tests {
             .with_cpu(Some(150))
             .with_lifetime(Some(0), Some(300));
         let c = CpuCurve::of(&t).unwrap();
-        assert_eq!(c.cpu_around(10, 90), Some(20));
+        assert_eq!(c.active_around(10, 90), Some(50));
         assert_eq!(c.blocked_around(10, 90), Some((50, 100)));
-        assert_eq!(c.cpu_around(110, 190), Some(100));
+        assert_eq!(c.active_around(110, 190), Some(100));
         assert_eq!(c.blocked_around(110, 190), Some((0, 100)));
-        assert_eq!(c.cpu_around(50, 150), Some(120));
-        // The exit point covers CPU time but not the run-queue time.
-        assert_eq!(c.cpu_around(250, 260), Some(30));
+        assert_eq!(c.active_around(50, 150), Some(150));
+        // The exit point has the CPU time but not the run-queue time.
+        assert_eq!(c.active_around(250, 260), Some(30));
         assert_eq!(c.blocked_around(250, 260), None);
         // After the exit there is no more CPU time; before the first sample
         // the count starts from zero (an upper bound).
-        assert_eq!(c.cpu_around(250, 350), Some(30));
+        assert_eq!(c.active_around(250, 350), Some(30));
         let live = ThreadProfile::new(2, "t", 1, Vec::new())
-            .with_cpu_samples(vec![[100, 40, 0], [200, 90, 0]]);
+            .with_cpu_samples(vec![[100, 40, 5], [200, 90, 5]]);
         let c = CpuCurve::of(&live).unwrap();
-        assert_eq!(c.cpu_around(50, 150), Some(90));
-        assert_eq!(c.cpu_around(150, 250), None);
+        assert_eq!(c.active_around(50, 150), Some(95));
+        assert_eq!(c.active_around(150, 250), None);
     }
 }

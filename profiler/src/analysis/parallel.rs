@@ -156,6 +156,10 @@ pub struct ThreadBusy {
     /// ([`ThreadProfile::cpu_ns`]).
     #[serde(default)]
     pub cpu_ns: Option<u64>,
+    /// The thread's time runnable but waiting for a CPU (preempted), in
+    /// nanoseconds ([`ThreadProfile::runqueue_ns`]).
+    #[serde(default)]
+    pub runqueue_ns: Option<u64>,
     /// With a timeline: the part of the thread's timeline spent directly in
     /// the body of its own parallel regions (coordinating or waiting for the
     /// workers), in nanoseconds. It is part of `busy_ns` but is not counted
@@ -525,9 +529,11 @@ pub fn summarize(profile: &Profile) -> ParallelSummary {
             pid: t.pid,
             busy_ns: busy[i],
             cpu_ns: t.cpu_ns,
+            runqueue_ns: t.runqueue_ns,
             waiting_ns: match t.cpu_ns {
-                // Profiled time off a CPU (at least): blocked or preempted.
-                Some(cpu) => Some(busy[i].saturating_sub(cpu)),
+                // Profiled time neither on a CPU nor runnable (at least):
+                // blocked.
+                Some(cpu) => Some(busy[i].saturating_sub(cpu + t.runqueue_ns.unwrap_or(0))),
                 None => has_timeline.then(|| timelines[i].busy.total() - useful[i].total()),
             },
             folded: is_folded(t),
@@ -808,13 +814,41 @@ fn group_regions(
         longest: Vec<RegionCall>,
     }
     // A thread's useful time in a call: its useful (timeline) time inside
-    // the call, at most its CPU time over the samples around the call.
-    let useful_in = |u: usize, a: u64, b: u64| {
-        let t = useful[u].measure_in(a, b);
-        match curves[u].as_ref().and_then(|c| c.cpu_around(a, b)) {
-            Some(cpu) => t.min(cpu),
-            None => t,
+    // the call, at most its time on a CPU or runnable (not blocked) over the
+    // samples around the call.
+    let cap = |u: usize, a: u64, b: u64, t: u64| match curves[u]
+        .as_ref()
+        .and_then(|c| c.active_around(a, b))
+    {
+        Some(active) => t.min(active),
+        None => t,
+    };
+    let useful_in = |u: usize, a: u64, b: u64| cap(u, a, b, useful[u].measure_in(a, b));
+    // The calling thread's: only its work alongside its workers' (serial
+    // work before the fork or after the join is no part of the balance).
+    let caller_in = |c: &Candidate| {
+        let own = useful[c.thread as usize].clip(c.start, c.end);
+        if own.is_empty() {
+            return 0;
         }
+        let others = IntervalSet::union(
+            c.workers
+                .iter()
+                .flat_map(|&u| {
+                    timelines[u as usize]
+                        .busy
+                        .clip(c.start, c.end)
+                        .iter()
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        );
+        cap(
+            c.thread as usize,
+            c.start,
+            c.end,
+            own.intersect(&others).total(),
+        )
     };
     let mut by_site: HashMap<SiteId, Acc> = HashMap::new();
     // The whole run: the outermost calls (per thread) of every region.
@@ -827,7 +861,7 @@ fn group_regions(
         let site = tl.spans[tl.order[c.pos as usize] as usize].site;
         let mut busy = vec![RegionBusy {
             thread: c.thread as usize,
-            busy_ns: useful_in(c.thread as usize, c.start, c.end),
+            busy_ns: caller_in(c),
         }];
         busy.extend(c.workers.iter().map(|&u| RegionBusy {
             thread: u as usize,

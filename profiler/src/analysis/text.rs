@@ -130,10 +130,13 @@ impl fmt::Display for ParallelSummary {
             "thread", "busy", "of runtime", "share"
         )?;
         if cpu {
-            write!(f, "  {:>12}  {:>12}", "on CPU", "outside")?;
-        }
-        if waits {
-            write!(f, "  {:>12}", if cpu { "off CPU" } else { "waiting" })?;
+            write!(
+                f,
+                "  {:>12}  {:>12}  {:>12}  {:>12}",
+                "on CPU", "preempted", "blocked", "outside"
+            )?;
+        } else if waits {
+            write!(f, "  {:>12}", "waiting")?;
         }
         writeln!(f)?;
         for &i in &rows {
@@ -152,17 +155,19 @@ impl fmt::Display for ParallelSummary {
                 share
             )?;
             if cpu {
+                let rq = t.runqueue_ns.unwrap_or(0);
                 match t.cpu_ns {
                     Some(c) => write!(
                         f,
-                        "  {:>12}  {:>12}",
+                        "  {:>12}  {:>12}  {:>12}  {:>12}",
                         duration(c),
-                        duration(c.saturating_sub(t.busy_ns))
+                        t.runqueue_ns.map_or_else(|| "?".to_owned(), duration),
+                        duration(t.busy_ns.saturating_sub(c + rq)),
+                        duration((c + rq).saturating_sub(t.busy_ns))
                     )?,
-                    None => write!(f, "  {:>12}  {:>12}", "?", "?")?,
+                    None => write!(f, "  {:>12}  {:>12}  {:>12}  {:>12}", "?", "?", "?", "?")?,
                 }
-            }
-            if waits {
+            } else if waits {
                 write!(
                     f,
                     "  {:>12}",
@@ -185,9 +190,10 @@ impl fmt::Display for ParallelSummary {
         if cpu {
             writeln!(
                 f,
-                "  (busy: inside profiled scopes; on CPU: the thread's CPU time; outside: CPU \
-                 time outside profiled scopes at least, such as a runtime's idle spinning; \
-                 off CPU: busy time not on a CPU at least, blocked or preempted)"
+                "  (busy: inside profiled scopes; on CPU: the thread's CPU time; preempted: \
+                 runnable, waiting for a CPU; blocked: busy but neither (join, receive, lock, \
+                 I/O), at least; outside: on a CPU or runnable outside profiled scopes, at \
+                 least: unprofiled code or a runtime's idle spinning)"
             )?;
         } else if waits {
             writeln!(

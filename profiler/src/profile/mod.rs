@@ -188,6 +188,11 @@ pub struct ThreadProfile {
     /// blocked (in `join`, a channel receive, a lock, I/O) is not in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ns: Option<u64>,
+    /// The thread's time runnable but waiting for a CPU (preempted), in
+    /// nanoseconds, from the operating system, read with
+    /// [`cpu_ns`](Self::cpu_ns); `None` where unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runqueue_ns: Option<u64>,
     /// When the thread first recorded, in nanoseconds since the start of
     /// recording.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -278,6 +283,7 @@ impl ThreadProfile {
             timeline: Vec::new(),
             timeline_dropped: 0,
             cpu_ns: None,
+            runqueue_ns: None,
             started_ns: None,
             ended_ns: None,
             cpu_samples: Vec::new(),
@@ -288,6 +294,13 @@ impl ThreadProfile {
     /// [`cpu_ns`](Self::cpu_ns)).
     pub fn with_cpu(mut self, cpu_ns: Option<u64>) -> Self {
         self.cpu_ns = cpu_ns;
+        self
+    }
+
+    /// The same thread with its time waiting for a CPU (see
+    /// [`runqueue_ns`](Self::runqueue_ns)).
+    pub fn with_runqueue(mut self, runqueue_ns: Option<u64>) -> Self {
+        self.runqueue_ns = runqueue_ns;
         self
     }
 

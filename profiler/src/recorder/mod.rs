@@ -77,6 +77,8 @@ pub(crate) struct OsThread {
     pub(crate) ended: AtomicU64,
     /// CPU nanoseconds at exit, plus one (0: unknown or still running).
     pub(crate) cpu_at_exit: AtomicU64,
+    /// Nanoseconds waiting on a run queue at exit, plus one (0: unknown).
+    pub(crate) runqueue_at_exit: AtomicU64,
 }
 
 impl OsThread {
@@ -87,27 +89,45 @@ impl OsThread {
             started: clock::now(),
             ended: AtomicU64::new(0),
             cpu_at_exit: AtomicU64::new(0),
+            runqueue_at_exit: AtomicU64::new(0),
         }
     }
 
     /// Records the exit of the calling thread (which must be this one).
     pub(crate) fn exit_now(&self) {
-        if let Some(ns) = crate::sys::current_thread_cpu_ns() {
+        if let Some((cpu, wait)) = crate::sys::current_thread_sched_ns() {
+            self.cpu_at_exit
+                .store(cpu.saturating_add(1), Ordering::Relaxed);
+            self.runqueue_at_exit
+                .store(wait.saturating_add(1), Ordering::Relaxed);
+        } else if let Some(ns) = crate::sys::current_thread_cpu_ns() {
             self.cpu_at_exit
                 .store(ns.saturating_add(1), Ordering::Relaxed);
         }
         self.ended.store(clock::now().max(1), Ordering::Relaxed);
     }
 
-    /// The thread's CPU time: at its exit, or now (read through procfs).
-    pub(crate) fn cpu_ns(&self, is_current: bool) -> Option<u64> {
+    /// The thread's time on a CPU and, where known, waiting on a run queue:
+    /// at its exit, or now (read through procfs).
+    pub(crate) fn sched_ns(&self, is_current: bool) -> (Option<u64>, Option<u64>) {
         match self.cpu_at_exit.load(Ordering::Relaxed) {
-            0 if is_current => crate::sys::current_thread_cpu_ns(),
             0 if self.ended.load(Ordering::Relaxed) == 0 => {
-                self.tid.and_then(crate::sys::thread_cpu_ns)
+                let now = if is_current {
+                    crate::sys::current_thread_sched_ns()
+                } else {
+                    self.tid.and_then(crate::sys::thread_sched_ns)
+                };
+                match now {
+                    Some((cpu, wait)) => (Some(cpu), Some(wait)),
+                    None if is_current => (crate::sys::current_thread_cpu_ns(), None),
+                    None => (self.tid.and_then(crate::sys::thread_cpu_ns), None),
+                }
             }
-            0 => None,
-            n => Some(n - 1),
+            0 => (None, None),
+            n => {
+                let wait = self.runqueue_at_exit.load(Ordering::Relaxed);
+                (Some(n - 1), wait.checked_sub(1))
+            }
         }
     }
 }

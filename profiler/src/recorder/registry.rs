@@ -37,6 +37,8 @@ pub(crate) struct RawThread {
     /// CPU time from the operating system, in nanoseconds (at exit, or at
     /// the capture while the thread runs).
     pub(crate) cpu_ns: Option<u64>,
+    /// Time waiting on a run queue (runnable, not running), in nanoseconds.
+    pub(crate) runqueue_ns: Option<u64>,
     /// Clock ticks at registration and at exit (0 while running).
     pub(crate) started: u64,
     pub(crate) ended: u64,
@@ -138,13 +140,15 @@ fn capture_live(data: &ThreadData) -> RawThread {
         }
     }
     let (timeline, timeline_dropped) = data.timeline.read();
+    let (cpu_ns, runqueue_ns) = data.os.sched_ns(data.is_current());
     RawThread {
         id: data.id,
         name: data.name.clone(),
         nodes,
         timeline,
         timeline_dropped,
-        cpu_ns: data.os.cpu_ns(data.is_current()),
+        cpu_ns,
+        runqueue_ns,
         started: data.os.started,
         ended: data.os.ended.load(Ordering::Relaxed),
     }
@@ -226,6 +230,7 @@ fn retire(id: u64) {
                     timeline: Vec::new(),
                     timeline_dropped: 0,
                     cpu_ns: Some(0),
+                    runqueue_ns: Some(0),
                     started: t.started,
                     ended: 0,
                 });
@@ -242,6 +247,10 @@ fn retire(id: u64) {
 pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
     dst.timeline_dropped += src.timeline.len() as u64 + src.timeline_dropped;
     dst.cpu_ns = dst.cpu_ns.zip(src.cpu_ns).map(|(a, b)| a.saturating_add(b));
+    dst.runqueue_ns = dst
+        .runqueue_ns
+        .zip(src.runqueue_ns)
+        .map(|(a, b)| a.saturating_add(b));
     dst.ended = dst.ended.max(src.ended);
     let mut index: FastMap<(u32, u32), u32> = dst
         .nodes
