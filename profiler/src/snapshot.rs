@@ -133,7 +133,29 @@ pub(crate) fn convert(t: &RawThread, conv: Conversion, pid: u32, n_sites: usize)
             (t.started != 0).then(|| since_epoch(t.started)),
             (t.ended != 0).then(|| since_epoch(t.ended)),
         )
-        .with_cpu_samples(crate::sampler::thread_samples(conv, t.id))
+        .with_cpu_samples(cpu_samples(t, conv))
+}
+
+/// A thread's CPU curve: its time on a CPU and on a run queue at
+/// registration, the sampler's samples, and at its exit or now.
+fn cpu_samples(t: &RawThread, conv: Conversion) -> Vec<[u64; 3]> {
+    let epoch = clock::epoch_ticks();
+    let at = |ticks: u64| conv.ns(ticks.saturating_sub(epoch));
+    let mut v = Vec::new();
+    if let Some((cpu, wait)) = t.sched_at_start {
+        v.push([at(t.started), cpu, wait]);
+    }
+    let end = (t.sched_read != 0).then(|| at(t.sched_read));
+    let after = v.last().map(|l| l[0]);
+    v.extend(
+        crate::sampler::thread_samples(conv, t.id)
+            .into_iter()
+            .filter(|s| after.is_none_or(|a| s[0] > a) && end.is_none_or(|e| s[0] < e)),
+    );
+    if let (Some(e), Some(cpu), Some(wait)) = (end, t.cpu_ns, t.runqueue_ns) {
+        v.push([e, cpu, wait]);
+    }
+    v
 }
 
 /// The machine's host name, from the kernel (Linux) or the environment.

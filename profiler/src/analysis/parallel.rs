@@ -745,11 +745,18 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
 /// [`WAITING_BLOCKED_FRACTION`] of the call. Without samples covering the
 /// call the answer is yes: timing alone decides, as for older profiles.
 fn waited(curve: Option<&CpuCurve>, start: u64, end: u64) -> bool {
+    let call = end - start;
     match curve.and_then(|c| c.blocked_around(start, end)) {
-        Some((blocked, _)) => blocked as f64 >= WAITING_BLOCKED_FRACTION * (end - start) as f64,
+        // Samples too sparse for the call (no sampler ran) say nothing.
+        Some((_, window)) if window > (4 * call).max(MAX_SHORT_WINDOW_NS) => true,
+        Some((blocked, _)) => blocked as f64 >= WAITING_BLOCKED_FRACTION * call as f64,
         None => true,
     }
 }
+
+/// The widest sample window that judges a short call: beyond it (and 4 times
+/// the call) the samples are too sparse to say whether the caller waited.
+const MAX_SHORT_WINDOW_NS: u64 = 100_000_000;
 
 /// Counts busy threads over time: mean, peak, and time above the cores.
 fn sweep(useful: &[IntervalSet], start: u64, runtime: u64, cores: Option<u32>) -> Concurrency {

@@ -73,6 +73,8 @@ pub(crate) struct OsThread {
     pub(crate) tid: Option<u32>,
     /// The clock tick at registration.
     pub(crate) started: u64,
+    /// Time on a CPU and on a run queue at registration, in nanoseconds.
+    pub(crate) sched_at_start: Option<(u64, u64)>,
     /// The clock tick at exit (0 while the thread runs).
     pub(crate) ended: AtomicU64,
     /// CPU nanoseconds at exit, plus one (0: unknown or still running).
@@ -86,6 +88,7 @@ impl OsThread {
     fn current() -> Self {
         OsThread {
             tid: crate::sys::current_tid(),
+            sched_at_start: crate::sys::current_thread_sched_ns(),
             started: clock::now(),
             ended: AtomicU64::new(0),
             cpu_at_exit: AtomicU64::new(0),

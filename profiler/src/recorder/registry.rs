@@ -42,6 +42,11 @@ pub(crate) struct RawThread {
     /// Clock ticks at registration and at exit (0 while running).
     pub(crate) started: u64,
     pub(crate) ended: u64,
+    /// Time on a CPU and on a run queue at registration (ns).
+    pub(crate) sched_at_start: Option<(u64, u64)>,
+    /// The tick at which `cpu_ns` and `runqueue_ns` were read (the exit,
+    /// or the capture).
+    pub(crate) sched_read: u64,
 }
 
 enum Entry {
@@ -141,6 +146,7 @@ fn capture_live(data: &ThreadData) -> RawThread {
     }
     let (timeline, timeline_dropped) = data.timeline.read();
     let (cpu_ns, runqueue_ns) = data.os.sched_ns(data.is_current());
+    let ended = data.os.ended.load(Ordering::Relaxed);
     RawThread {
         id: data.id,
         name: data.name.clone(),
@@ -150,7 +156,9 @@ fn capture_live(data: &ThreadData) -> RawThread {
         cpu_ns,
         runqueue_ns,
         started: data.os.started,
-        ended: data.os.ended.load(Ordering::Relaxed),
+        ended,
+        sched_at_start: data.os.sched_at_start,
+        sched_read: if ended != 0 { ended } else { clock::now() },
     }
 }
 
@@ -233,6 +241,8 @@ fn retire(id: u64) {
                     runqueue_ns: Some(0),
                     started: t.started,
                     ended: 0,
+                    sched_at_start: None,
+                    sched_read: 0,
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
