@@ -2,7 +2,9 @@
 //! states. Cold paths only (thread registration and exit, snapshots, the
 //! sampler thread); never called when a scope is entered or left.
 //!
-//! On Linux everything comes from procfs, without `unsafe`:
+//! On Linux everything comes from procfs, except the calling thread's own
+//! CPU time, read from its CPU clock (`clock_gettime`, the one `unsafe`
+//! call here), which unlike procfs includes the slice running now:
 //! - a thread's id: the link `/proc/thread-self` (`<pid>/task/<tid>`);
 //! - a thread's CPU time: the first field of `/proc/self/task/<tid>/schedstat`
 //!   (nanoseconds on a CPU), or `utime + stime` of `/proc/self/task/<tid>/stat`
@@ -51,20 +53,46 @@ pub(crate) fn thread_sched_ns(tid: u32) -> Option<(u64, u64)> {
     Some((it.next()??, it.next()??))
 }
 
-/// The calling thread's time on a CPU and waiting on a run queue, in
-/// nanoseconds.
+/// The calling thread's time on a CPU (exact, from its CPU clock) and
+/// waiting on a run queue (schedstat), in nanoseconds.
 pub(crate) fn current_thread_sched_ns() -> Option<(u64, u64)> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let mut it = text.split_whitespace().map(|f| f.parse::<u64>().ok());
-    Some((it.next()??, it.next()??))
+    let (cpu, wait) = (it.next()??, it.next()??);
+    Some((thread_clock_ns().unwrap_or(cpu), wait))
 }
 
 /// The calling thread's CPU time, in nanoseconds.
 pub(crate) fn current_thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| parse_schedstat(&s))
-        .or_else(|| current_tid().and_then(thread_cpu_ns))
+    thread_clock_ns().or_else(|| {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| parse_schedstat(&s))
+    })
+}
+
+/// The calling thread's CPU clock (`CLOCK_THREAD_CPUTIME_ID`): unlike
+/// schedstat, it includes the slice running now.
+#[cfg(target_os = "linux")]
+fn thread_clock_ns() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the
+    // call, and CLOCK_THREAD_CPUTIME_ID is a clock every Linux supports.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u64::try_from(ts.tv_nsec).ok()?;
+    Some(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_clock_ns() -> Option<u64> {
+    None
 }
 
 /// The first field of a schedstat file: time on a CPU, in nanoseconds.

@@ -741,15 +741,24 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
 }
 
 /// Whether a thread waited during its call `[start, end)`: blocked (not on a
-/// CPU and not runnable) over the samples around the call for at least
-/// [`WAITING_BLOCKED_FRACTION`] of the call. Without samples covering the
-/// call the answer is yes: timing alone decides, as for older profiles.
+/// CPU and not runnable) for at least [`WAITING_BLOCKED_FRACTION`] of the
+/// call, as far as the samples around the call prove it (blocked time in the
+/// sample window, less the part of the window outside the call). A short
+/// call in a stretch where the thread mostly computed is so judged no wait:
+/// better a region missed than a false one. Without samples covering the
+/// call, or with samples too sparse for it (no sampler ran), the answer is
+/// yes: timing alone decides, as for older profiles.
 fn waited(curve: Option<&CpuCurve>, start: u64, end: u64) -> bool {
     let call = end - start;
     match curve.and_then(|c| c.blocked_around(start, end)) {
         // Samples too sparse for the call (no sampler ran) say nothing.
         Some((_, window)) if window > (4 * call).max(MAX_SHORT_WINDOW_NS) => true,
-        Some((blocked, _)) => blocked as f64 >= WAITING_BLOCKED_FRACTION * call as f64,
+        // What the samples prove: even if the thread was blocked all the
+        // time around the call, this much blocking was inside it.
+        Some((blocked, window)) => {
+            let inside = blocked.saturating_sub(window - call);
+            inside as f64 >= WAITING_BLOCKED_FRACTION * call as f64
+        }
         None => true,
     }
 }
