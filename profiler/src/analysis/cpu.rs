@@ -23,15 +23,18 @@ pub const WAITING_BLOCKED_FRACTION: f64 = 0.5;
 /// A thread's CPU time over the run: `(t_ns, cpu_ns, runqueue_ns)` points
 /// from the sampler, then, at its exit, the thread's final CPU time (its
 /// run-queue time unknown there).
+/// A point of a [`CpuCurve`]: (t_ns, CPU ns, run-queue ns if known).
+type Point = (u64, u64, Option<u64>);
+
 pub(crate) struct CpuCurve {
-    points: Vec<(u64, u64, Option<u64>)>,
+    points: Vec<Point>,
     /// Whether the last point is the thread's exit (no CPU time after it).
     ended: bool,
 }
 
 impl CpuCurve {
     pub(crate) fn of(t: &ThreadProfile) -> Option<CpuCurve> {
-        let mut points: Vec<(u64, u64, Option<u64>)> = t
+        let mut points: Vec<Point> = t
             .cpu_samples
             .iter()
             .map(|&[a, b, c]| (a, b, Some(c)))
@@ -53,15 +56,13 @@ impl CpuCurve {
     /// The sample window around `[a, b)`: the last point at or before `a`
     /// and the first at or after `b`; `None` when the curve does not cover
     /// the interval.
-    fn window(&self, a: u64, b: u64) -> Option<(u64, u64, Option<u64>, u64, u64, Option<u64>)> {
+    fn window(&self, a: u64, b: u64) -> Option<(Point, Point)> {
         let i = self.points.partition_point(|&(t, _, _)| t <= a);
         let j = self.points.partition_point(|&(t, _, _)| t < b.max(a));
         if i == 0 || j >= self.points.len() {
             return None;
         }
-        let (t0, c0, w0) = self.points[i - 1];
-        let (t1, c1, w1) = self.points[j];
-        Some((t0, c0, w0, t1, c1, w1))
+        Some((self.points[i - 1], self.points[j]))
     }
 
     /// Time on a CPU or runnable (waiting for one: preempted) over the
@@ -69,7 +70,7 @@ impl CpuCurve {
     /// the first point it counts from zero, after an exit there is none).
     /// `None` when the curve stops before `b` while the thread still ran.
     pub(crate) fn active_around(&self, a: u64, b: u64) -> Option<u64> {
-        let active = |p: &(u64, u64, Option<u64>)| p.1 + p.2.unwrap_or(0);
+        let active = |p: &Point| p.1 + p.2.unwrap_or(0);
         let i = self.points.partition_point(|&(t, _, _)| t <= a);
         let j = self.points.partition_point(|&(t, _, _)| t < b.max(a));
         let last = match self.points.get(j) {
@@ -84,7 +85,7 @@ impl CpuCurve {
         };
         // Run-queue time counts only when both ends know it.
         let both = first.is_none_or(|f| f.2.is_some()) && last.2.is_some();
-        let v = |p: &(u64, u64, Option<u64>)| if both { active(p) } else { p.1 };
+        let v = |p: &Point| if both { active(p) } else { p.1 };
         Some(v(last).saturating_sub(first.map_or(0, v)))
     }
 
@@ -93,7 +94,7 @@ impl CpuCurve {
     /// `[a, b)`, and the window's length. `None` when the samples do not
     /// cover the interval.
     pub(crate) fn blocked_around(&self, a: u64, b: u64) -> Option<(u64, u64)> {
-        let (t0, c0, w0, t1, c1, w1) = self.window(a, b)?;
+        let ((t0, c0, w0), (t1, c1, w1)) = self.window(a, b)?;
         let (w0, w1) = (w0?, w1?);
         let len = t1 - t0;
         let running = c1.saturating_sub(c0) + w1.saturating_sub(w0);
