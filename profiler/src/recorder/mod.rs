@@ -107,30 +107,38 @@ impl OsThread {
             self.cpu_at_exit
                 .store(ns.saturating_add(1), Ordering::Relaxed);
         }
-        self.ended.store(clock::now().max(1), Ordering::Relaxed);
+        self.ended.store(clock::now().max(1), Ordering::Release);
     }
 
     /// The thread's time on a CPU and, where known, waiting on a run queue:
     /// at its exit, or now (read through procfs).
     pub(crate) fn sched_ns(&self, is_current: bool) -> (Option<u64>, Option<u64>) {
-        match self.cpu_at_exit.load(Ordering::Relaxed) {
-            0 if self.ended.load(Ordering::Relaxed) == 0 => {
-                let now = if is_current {
-                    crate::sys::current_thread_sched_ns()
-                } else {
-                    self.tid.and_then(crate::sys::thread_sched_ns)
-                };
-                match now {
-                    Some((cpu, wait)) => (Some(cpu), Some(wait)),
-                    None if is_current => (crate::sys::current_thread_cpu_ns(), None),
-                    None => (self.tid.and_then(crate::sys::thread_cpu_ns), None),
-                }
+        let at_exit = || {
+            // `ended` is stored (release) after the figures at exit.
+            self.ended.load(Ordering::Acquire);
+            match self.cpu_at_exit.load(Ordering::Relaxed) {
+                0 => None,
+                n => Some((
+                    Some(n - 1),
+                    self.runqueue_at_exit.load(Ordering::Relaxed).checked_sub(1),
+                )),
             }
-            0 => (None, None),
-            n => {
-                let wait = self.runqueue_at_exit.load(Ordering::Relaxed);
-                (Some(n - 1), wait.checked_sub(1))
-            }
+        };
+        if let Some(x) = at_exit() {
+            return x;
+        }
+        if self.ended.load(Ordering::Acquire) != 0 {
+            return (None, None);
+        }
+        let now = if is_current {
+            crate::sys::current_thread_sched_ns()
+        } else {
+            self.tid.and_then(crate::sys::thread_sched_ns)
+        };
+        match now {
+            Some((cpu, wait)) => (Some(cpu), Some(wait)),
+            // The thread exited while we looked: its figures at exit.
+            None => at_exit().unwrap_or((None, None)),
         }
     }
 }
