@@ -653,15 +653,17 @@ fn more_runnable_threads_than_cores_get_the_process_warning_and_one_does_not() {
     let before = profiler::timeline();
     profiler::set_timeline(Some(profiler::TimelineConfig::default()));
     let cores = available_cores() as usize;
-    let over = spinners("over", 2 * cores, 300);
-    let one = spinners("single", 1, 300);
+    let over = spinners("over", 2 * cores, 500);
+    let one = spinners("single", 1, 500);
     profiler::set_timeline(before);
     println!("{over}\n{one}");
 
     assert!(over.concurrency.from_timeline, "{over}");
     assert_eq!(over.concurrency.cores, Some(cores as u32));
     assert!(over.cpu_known, "{over}");
-    let sched = over.sched.expect("the sampler's figures");
+    let sched = over
+        .sched
+        .unwrap_or_else(|| panic!("no sampler figures in\n{over}"));
     assert!(sched.process_peak as usize > cores, "{over}");
     let process = over
         .oversubscriptions

@@ -248,7 +248,7 @@ fn twice_as_many_spinning_threads_as_cores_is_this_processs_oversubscription() {
     let _serial = serial();
     let rec = recording();
     let cores = available_cores() as usize;
-    let s = spinners("twice", 2 * cores, 400);
+    let s = spinners("twice", 2 * cores, 500);
     drop(rec);
     println!("{s}");
     let o = s
@@ -301,7 +301,7 @@ fn other_processes_spinning_on_every_core_is_the_machines_oversubscription() {
     );
     let rec = recording();
     thread::sleep(Duration::from_millis(50));
-    let s = spinners("alone", 1, 400);
+    let s = spinners("alone", 1, 500);
     drop(rec);
     drop(children);
     println!("{s}");
