@@ -34,6 +34,7 @@ pub(crate) fn install() {
 #[cfg(unix)]
 extern "C" fn prepare() {
     crate::session::fork_prepare();
+    crate::sampler::fork_prepare();
     crate::recorder::fork_prepare();
     crate::site::fork_prepare();
     crate::fs::fork_prepare();
@@ -48,6 +49,7 @@ extern "C" fn parent() {
 extern "C" fn child() {
     release();
     crate::fs::fork_child();
+    crate::sampler::fork_child();
     crate::recorder::fork_child();
     crate::session::fork_child();
 }

@@ -65,18 +65,24 @@ mod hash;
 mod output;
 pub mod profile;
 mod recorder;
+mod sampler;
 mod session;
 mod site;
 mod snapshot;
 pub mod stats;
+mod sys;
 
 pub use emit::pstats_text::CallReport;
 pub use error::Error;
 pub use profile::{
-    Children, Metadata, Node, ProbeCost, Profile, SiteId, SiteInfo, Span, ThreadProfile,
+    Children, Metadata, Node, ProbeCost, Profile, Sched, SchedSample, SiteId, SiteInfo, Span,
+    ThreadProfile,
 };
 pub use recorder::{
     TimelineConfig, compensation, is_enabled, set_compensation, set_enabled, set_timeline, timeline,
+};
+pub use sampler::{
+    DEFAULT_SAMPLE_INTERVAL, MAX_SAMPLES, sampler_running, start_sampler, stop_sampler,
 };
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;

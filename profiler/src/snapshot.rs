@@ -89,7 +89,7 @@ pub(crate) fn snapshot_since(base: &Baseline) -> Profile {
     let before: HashMap<u64, &RawThread> = base.threads.iter().map(|t| (t.id, t)).collect();
     for t in &mut raw {
         match before.get(&t.id) {
-            Some(b) => t.subtract(b, base.tick),
+            Some(b) => t.subtract(b, base.tick, true),
             None => t.timeline.retain(|s| s.start >= base.tick),
         }
         prune(t);
@@ -151,6 +151,7 @@ fn build(raw: &[RawThread], base: Option<&Baseline>) -> Profile {
         meta.duration_ns = u64::try_from(b.instant.elapsed().as_nanos()).unwrap_or(u64::MAX);
     }
     let mut profile = Profile::new(meta, sites, threads);
+    profile.sched = crate::sampler::sched(conv, epoch);
     if let (true, Some(cost)) = (recorder::compensation(), profile.meta.probe_cost) {
         profile.compensate(cost);
     }
@@ -241,9 +242,44 @@ pub(crate) fn convert(
             Span::new(s.site, start, end - start)
         })
         .collect();
+    let since_epoch = |ticks: u64| conv.ns(ticks.saturating_sub(epoch));
     ThreadProfile::new(t.id, t.name.clone(), pid, nodes)
         .with_timeline(timeline, t.timeline_dropped)
+        .with_cpu(t.cpu_ns)
+        .with_runqueue(t.runqueue_ns)
+        .with_lifetime(
+            (t.started != 0).then(|| since_epoch(t.started)),
+            (t.ended != 0).then(|| since_epoch(t.ended)),
+        )
+        .with_cpu_samples(cpu_samples(t, conv, epoch))
         .with_open(t.open.clone())
+}
+
+/// A thread's CPU curve: its time on a CPU and on a run queue at
+/// registration (or, for a session, zero at its start), the sampler's
+/// samples, and at its exit or now; times from the clock reading `epoch`,
+/// CPU figures less those of the session's start (`sched_base`).
+fn cpu_samples(t: &RawThread, conv: Conversion, epoch: u64) -> Vec<[u64; 3]> {
+    let at = |ticks: u64| conv.ns(ticks.saturating_sub(epoch));
+    let (cpu0, wait0) = t.sched_base.unwrap_or((0, 0));
+    let mut v = Vec::new();
+    if t.sched_base.is_some() {
+        v.push([0, 0, 0]);
+    } else if let Some((cpu, wait)) = t.sched_at_start {
+        v.push([at(t.started), cpu, wait]);
+    }
+    let end = (t.sched_read != 0).then(|| at(t.sched_read));
+    let after = v.last().map(|l| l[0]);
+    v.extend(
+        crate::sampler::thread_samples(conv, t.id, epoch)
+            .into_iter()
+            .filter(|s| after.is_none_or(|a| s[0] > a) && end.is_none_or(|e| s[0] < e))
+            .map(|[t, cpu, wait]| [t, cpu.saturating_sub(cpu0), wait.saturating_sub(wait0)]),
+    );
+    if let (Some(e), Some(cpu), Some(wait)) = (end, t.cpu_ns, t.runqueue_ns) {
+        v.push([e, cpu, wait]);
+    }
+    v
 }
 
 /// The machine's host name, from the kernel (Linux) or the environment.

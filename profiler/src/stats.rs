@@ -370,6 +370,9 @@ pub struct Stats<'p> {
     pub(crate) sort: Vec<SortKey>,
     pub(crate) filters: Vec<Regex>,
     pub(crate) limit: Option<Limit>,
+    /// Print the line saying what the header's seconds are (see
+    /// [`Stats::time_note`]).
+    pub(crate) time_note: bool,
 }
 
 impl<'p> Stats<'p> {
@@ -390,7 +393,19 @@ impl<'p> Stats<'p> {
             sort: Vec::new(),
             filters: Vec::new(),
             limit: None,
+            time_note: false,
         }
+    }
+
+    /// Adds a line under cProfile's header `N function calls in T seconds`
+    /// saying what T is: the run's wall time, and T as thread-seconds
+    /// summed over N threads (cProfile's figure, one thread's time, when one
+    /// thread ran), with their CPU time where known. Default is off, so that
+    /// `print_stats` output matches Python's line for line; `pstats.txt`
+    /// has it on.
+    pub fn time_note(mut self, on: bool) -> Self {
+        self.time_note = on;
+        self
     }
 
     /// Orders rows by `key` (replacing any earlier order).

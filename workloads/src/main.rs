@@ -380,6 +380,9 @@ fn run(a: &RunArgs) -> Result<(), Error> {
     if a.timeline {
         profiler::set_timeline(Some(profiler::TimelineConfig::default()));
     }
+    // Runnable threads and CPU time over each run, for the parallel summary
+    // (a thread reading procfs every 20 ms; nothing on the hot path).
+    profiler::start_sampler(profiler::DEFAULT_SAMPLE_INTERVAL);
     let started = Instant::now();
     println!(
         "workloads: {} on {threads} thread(s), {} core(s) available, instrumentation {}",
@@ -455,7 +458,13 @@ fn run_one(
     println!("   wall time {}", secs(run.wall.as_secs_f64()));
     let p = &run.profile;
     if INSTRUMENTED {
-        print!("\n{}", p.stats().sort_by(SortKey::Cumulative).limit(a.top));
+        print!(
+            "\n{}",
+            p.stats()
+                .sort_by(SortKey::Cumulative)
+                .limit(a.top)
+                .time_note(true)
+        );
     }
     let dir = a.out.join(w.name());
     let written = profiler::write_reports(p, &dir)?;

@@ -31,6 +31,9 @@ fn region(p: &profiler::Profile, name: &str) -> (f64, Vec<(String, u64)>) {
 #[test]
 fn static_scheduling_reports_a_lower_load_balance_than_dynamic() {
     profiler::set_timeline(Some(TimelineConfig::default().min_duration(Duration::ZERO)));
+    // CPU samples: the regions are the calls whose thread waited for its
+    // workers (issue 12), not timing alone.
+    assert!(profiler::start_sampler(profiler::DEFAULT_SAMPLE_INTERVAL));
     let cfg = Config {
         width: 400,
         height: 201,

@@ -129,6 +129,20 @@ impl IntervalSet {
         Within::Inside(self.prefix[j] - self.prefix[i])
     }
 
+    /// The part of the set inside `[a, b)`.
+    pub(crate) fn clip(&self, a: u64, b: u64) -> IntervalSet {
+        let i = self.ends.partition_point(|&e| e <= a);
+        let j = self.starts.partition_point(|&s| s < b);
+        IntervalSet::union_sorted(
+            (i..j.max(i)).map(|k| (self.starts[k].max(a), self.ends[k].min(b))),
+        )
+    }
+
+    /// The intersection of this set and `other`.
+    pub(crate) fn intersect(&self, other: &IntervalSet) -> IntervalSet {
+        self.minus(&self.minus(other))
+    }
+
     /// This set minus `other`.
     pub(crate) fn minus(&self, other: &IntervalSet) -> IntervalSet {
         if other.is_empty() {
@@ -201,6 +215,21 @@ mod tests {
         assert_eq!(s.within(15, 45), Within::Straddles);
         assert_eq!(s.within(60, 70), Within::Idle);
         assert_eq!(IntervalSet::default().within(0, 1), Within::Idle);
+    }
+
+    #[test]
+    fn clip_and_intersection() {
+        let a = set(&[(0, 10), (20, 30), (40, 50)]);
+        assert_eq!(
+            a.clip(5, 45).iter().collect::<Vec<_>>(),
+            vec![(5, 10), (20, 30), (40, 45)]
+        );
+        assert_eq!(a.clip(10, 20).total(), 0);
+        let b = set(&[(5, 25)]);
+        assert_eq!(
+            a.intersect(&b).iter().collect::<Vec<_>>(),
+            vec![(5, 10), (20, 25)]
+        );
     }
 
     #[test]

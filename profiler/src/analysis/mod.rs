@@ -2,44 +2,62 @@
 //! cores.
 //!
 //! [`Profile::parallel_summary`](crate::Profile::parallel_summary) computes a
-//! [`ParallelSummary`]: each thread's useful (busy) time, and the POP Centre
-//! of Excellence's efficiency metrics for the whole run and for each
-//! parallel region (a call of a profiled function that forks and joins work
-//! on other threads):
+//! [`ParallelSummary`]: each thread's profiled time and, where the operating
+//! system tells it, its time on a CPU, and the POP Centre of Excellence's
+//! efficiency metrics for each parallel region (a call of a profiled
+//! function that hands work to other threads and waits for it) and for the
+//! whole run over the regions' workers:
 //!
 //! - load balance = mean useful time / maximum useful time;
 //! - communication (synchronization) efficiency = maximum useful time /
 //!   runtime;
 //! - parallel efficiency = load balance x communication efficiency;
 //!
-//! values of 0.8 and above being acceptable. With a timeline it also counts
-//! the threads busy at each instant against the cores actually available
-//! ([`available_cores`], cgroup-aware) and warns when they oversubscribe
-//! them. Its `Display` is the "Parallel summary" text section.
+//! values of 0.8 and above being acceptable. Useful time is time on a CPU
+//! inside profiled scopes: a thread blocked in `join` waits, it does not
+//! work. A sampler thread ([`start_sampler`](crate::start_sampler), started
+//! by a session) counts the runnable threads of the process and of the
+//! machine against the cores ([`available_cores`], cgroup-aware), and the
+//! summary warns of each kind of oversubscription with its evidence. Its
+//! `Display` is the "Parallel summary" text section.
 //!
 //! ```
 //! use profiler::profile::NO_PARENT;
-//! use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
+//! use profiler::{Metadata, Node, Profile, SiteInfo, Span, ThreadProfile};
 //!
 //! let mut meta = Metadata::default();
 //! meta.duration_ns = 1_000;
 //! meta.available_cores = 4;
-//! let sites = vec![SiteInfo::new("chunk", "app", "app.rs", 7)];
-//! let worker = |id, busy| ThreadProfile::new(id, format!("w{id}"), 1, vec![Node::new(0, NO_PARENT, 1, busy)]);
-//! let p = Profile::new(meta, sites, vec![worker(1, 900), worker(2, 300)]);
+//! let sites = vec![SiteInfo::new("run", "app", "app.rs", 3), SiteInfo::new("chunk", "app", "app.rs", 7)];
+//! // `main` calls `run` for 1000 ns, which forks two workers and waits.
+//! let main = ThreadProfile::new(1, "main", 1, vec![Node::new(0, NO_PARENT, 1, 1_000)])
+//!     .with_timeline(vec![Span::new(0, 0, 1_000)], 0);
+//! let worker = |id, busy| {
+//!     ThreadProfile::new(id, format!("w{id}"), 1, vec![Node::new(1, NO_PARENT, 1, busy)])
+//!         .with_timeline(vec![Span::new(1, 50, busy)], 0)
+//! };
+//! let p = Profile::new(meta, sites, vec![main, worker(2, 900), worker(3, 300)]);
 //! let s = p.parallel_summary();
+//! assert_eq!(s.regions[0].name, "run");
 //! let e = s.efficiency.unwrap();
+//! assert_eq!(e.workers, 2);
 //! assert!((e.load_balance - 600.0 / 900.0).abs() < 1e-12);
 //! assert!((e.communication - 0.9).abs() < 1e-12);
 //! assert!(!s.oversubscribed);
 //! ```
 
 mod cores;
+mod cpu;
 mod intervals;
 mod parallel;
 mod text;
 
 pub use cores::available_cores;
+pub(crate) use cores::parse_cpu_list as parse_cpu_list_count;
+pub use cpu::{
+    MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, Oversubscription, OversubscriptionKind,
+    SchedSummary, WAITING_BLOCKED_FRACTION,
+};
 pub use parallel::{
     ACCEPTABLE_EFFICIENCY, Concurrency, Efficiency, MAX_REGION_CALLS, MAX_REGIONS,
     OVERSUBSCRIPTION_MIN_FRACTION, ParallelSummary, Region, RegionBusy, RegionCall, RuntimeSource,

@@ -6,6 +6,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::cpu::{
+    CpuCurve, Oversubscription, OversubscriptionKind, SchedSummary, WAITING_BLOCKED_FRACTION,
+    sched_summary,
+};
 use super::intervals::{IntervalSet, Within};
 use crate::profile::{Profile, SiteId, Span, ThreadProfile};
 
@@ -98,13 +102,33 @@ pub struct ParallelSummary {
     pub start_ns: u64,
     /// Every thread of the profile, in the profile's order.
     pub threads: Vec<ThreadBusy>,
-    /// The whole run's efficiency; `None` when no thread did work.
+    /// The whole run's efficiency over the workers of its parallel regions
+    /// (their outermost calls, duration-weighted as for a [`Region`]);
+    /// `None` when the run has no parallel region (always without a
+    /// timeline, as regions need one).
     pub efficiency: Option<Efficiency>,
+    /// The outermost region calls behind [`efficiency`](Self::efficiency).
+    #[serde(default)]
+    pub efficiency_calls: u64,
+    /// Whether useful time was limited to time on a CPU, from the operating
+    /// system ([`ThreadProfile::cpu_ns`]); false for profiles without it.
+    #[serde(default)]
+    pub cpu_known: bool,
     /// Busy threads against the available cores.
     pub concurrency: Concurrency,
-    /// Whether more threads were busy than there are cores (see the
-    /// definitions above); the text report prints a warning line.
+    /// Whether the run was oversubscribed, of any kind (see
+    /// [`oversubscriptions`](Self::oversubscriptions)); the text report
+    /// prints a warning line per kind.
     pub oversubscribed: bool,
+    /// Each kind of oversubscription found, with its evidence: this
+    /// process's runnable threads against its cores, the machine's runnable
+    /// tasks against its CPUs (both from the sampler thread), or, for a
+    /// profile without operating-system data, busy threads against cores.
+    #[serde(default)]
+    pub oversubscriptions: Vec<Oversubscription>,
+    /// What the sampler thread saw over the run's window, when it ran.
+    #[serde(default)]
+    pub sched: Option<SchedSummary>,
     /// The parallel regions, grouped by function, the longest in total
     /// first; at most [`MAX_REGIONS`]. Empty without a timeline.
     pub regions: Vec<Region>,
@@ -125,9 +149,17 @@ pub struct ThreadBusy {
     pub name: String,
     /// The id of the thread's process.
     pub pid: u32,
-    /// Useful time: the inclusive time of the thread's root scopes, in
+    /// Profiled time: the inclusive time of the thread's root scopes, in
     /// nanoseconds.
     pub busy_ns: u64,
+    /// The thread's time on a CPU from the operating system, in nanoseconds
+    /// ([`ThreadProfile::cpu_ns`]).
+    #[serde(default)]
+    pub cpu_ns: Option<u64>,
+    /// The thread's time runnable but waiting for a CPU (preempted), in
+    /// nanoseconds ([`ThreadProfile::runqueue_ns`]).
+    #[serde(default)]
+    pub runqueue_ns: Option<u64>,
     /// With a timeline: the part of the thread's timeline spent directly in
     /// the body of its own parallel regions (coordinating or waiting for the
     /// workers), in nanoseconds. It is part of `busy_ns` but is not counted
@@ -231,6 +263,10 @@ pub struct Concurrency {
     /// Whether the figures come from the timeline (else only `mean` is known,
     /// from the threads' useful times).
     pub from_timeline: bool,
+    /// The mean number of threads on a CPU: the threads' CPU time over the
+    /// runtime (when the operating system tells CPU time).
+    #[serde(default)]
+    pub on_cpu_mean: Option<f64>,
 }
 
 /// A parallel region: the calls of one profiled function that fork and join
@@ -287,28 +323,64 @@ impl ParallelSummary {
         self.threads.iter().filter(|t| t.busy_ns > 0).count() > 1
     }
 
-    /// The oversubscription warning line (without a trailing newline), when
+    /// The oversubscription warning lines (one per kind, joined by newlines,
+    /// without a trailing newline), when
     /// [`oversubscribed`](Self::oversubscribed):
-    /// `WARNING: oversubscribed: up to N busy threads on M cores ...`.
+    /// `WARNING: oversubscribed (this process): ...`,
+    /// `WARNING: oversubscribed (the machine): ...`, or for a profile
+    /// without operating-system data `WARNING: oversubscribed: up to N busy
+    /// threads on M cores ...`.
     pub fn warning(&self) -> Option<String> {
-        if !self.oversubscribed {
-            return None;
-        }
-        let c = &self.concurrency;
-        let cores = c.cores?;
+        let lines: Vec<String> = self
+            .oversubscriptions
+            .iter()
+            .filter_map(|o| self.warning_line(o))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    fn warning_line(&self, o: &Oversubscription) -> Option<String> {
         let advice = "limit nested thread pools (threads x inner threads <= cores)";
-        Some(match (c.peak, c.over_cores_ns) {
-            (Some(peak), Some(over)) => format!(
-                "WARNING: oversubscribed: up to {peak} busy threads on {cores} cores; \
-                 more than {cores} busy for {} ({:.1}% of the runtime); {advice}",
-                super::text::duration(over),
-                percent(over, self.runtime_ns),
-            ),
-            _ => format!(
-                "WARNING: oversubscribed: {:.2} busy threads on average on {cores} cores; \
+        let samples = self.sched.map_or(0, |s| s.samples);
+        Some(match o.kind {
+            OversubscriptionKind::Process => format!(
+                "WARNING: oversubscribed (this process): {:.2} runnable threads on average, \
+                 up to {}, on {} cores; more than {} runnable in {:.0}% of {samples} samples; \
                  {advice}",
-                c.mean
+                o.mean,
+                o.peak,
+                o.cores,
+                o.cores,
+                100.0 * o.fraction
             ),
+            OversubscriptionKind::Machine => format!(
+                "WARNING: oversubscribed (the machine): {:.2} runnable tasks on average on {} \
+                 CPUs, {:.2} of them other programs'; more than {} in {:.0}% of {samples} \
+                 samples; this run waited for CPUs that others held: its times are inflated \
+                 (run on an idle machine)",
+                o.mean,
+                o.cores,
+                o.others_mean,
+                o.cores,
+                100.0 * o.fraction
+            ),
+            OversubscriptionKind::Busy => {
+                let c = &self.concurrency;
+                let cores = c.cores?;
+                match (c.peak, c.over_cores_ns) {
+                    (Some(peak), Some(over)) => format!(
+                        "WARNING: oversubscribed: up to {peak} busy threads on {cores} cores; \
+                         more than {cores} busy for {} ({:.1}% of the runtime); {advice}",
+                        super::text::duration(over),
+                        percent(over, self.runtime_ns),
+                    ),
+                    _ => format!(
+                        "WARNING: oversubscribed: {:.2} busy threads on average on {cores} \
+                         cores; {advice}",
+                        c.mean
+                    ),
+                }
+            }
         })
     }
 }
@@ -423,15 +495,13 @@ pub fn summarize(profile: &Profile) -> ParallelSummary {
         (0, profile.meta.duration_ns, RuntimeSource::Duration)
     };
     let runtime_ns = extent.max(max_busy);
-    let efficiency = Efficiency::from_busy(
-        (0..threads.len()).filter(|&i| counted(i)).map(|i| busy[i]),
-        runtime_ns,
-    );
     let cores = (profile.meta.available_cores > 0).then_some(profile.meta.available_cores);
+    let cpu_known = threads.iter().any(|t| t.cpu_ns.is_some());
+    let curves: Vec<Option<CpuCurve>> = threads.iter().map(CpuCurve::of).collect();
 
     let timelines: Vec<Timeline<'_>> = threads.iter().map(|t| Timeline::new(&t.timeline)).collect();
     let regions_found = if has_timeline {
-        find_regions(&timelines)
+        find_regions(&timelines, &curves)
     } else {
         Vec::new()
     };
@@ -458,12 +528,32 @@ pub fn summarize(profile: &Profile) -> ParallelSummary {
             name: t.name.clone(),
             pid: t.pid,
             busy_ns: busy[i],
-            waiting_ns: has_timeline.then(|| timelines[i].busy.total() - useful[i].total()),
+            cpu_ns: t.cpu_ns,
+            runqueue_ns: t.runqueue_ns,
+            waiting_ns: match t.cpu_ns {
+                // Profiled time neither on a CPU nor runnable (at least):
+                // blocked.
+                Some(cpu) => Some(busy[i].saturating_sub(cpu + t.runqueue_ns.unwrap_or(0))),
+                None => has_timeline.then(|| timelines[i].busy.total() - useful[i].total()),
+            },
             folded: is_folded(t),
         })
         .collect();
 
-    let concurrency = if has_timeline {
+    let on_cpu_mean = cpu_known.then(|| {
+        let total: u128 = threads
+            .iter()
+            .filter(|t| !is_folded(t))
+            .filter_map(|t| t.cpu_ns)
+            .map(u128::from)
+            .sum();
+        if runtime_ns == 0 {
+            0.0
+        } else {
+            total as f64 / runtime_ns as f64
+        }
+    });
+    let mut concurrency = if has_timeline {
         sweep(&useful, start_ns, runtime_ns, cores)
     } else {
         let total: u128 = busy.iter().map(|&b| u128::from(b)).sum();
@@ -478,30 +568,89 @@ pub fn summarize(profile: &Profile) -> ParallelSummary {
             peak_ns: None,
             over_cores_ns: None,
             from_timeline: false,
+            on_cpu_mean: None,
         }
     };
-    let oversubscribed = match (cores, concurrency.over_cores_ns) {
-        (Some(_), Some(over)) => {
-            over > 0 && over as f64 >= OVERSUBSCRIPTION_MIN_FRACTION * runtime_ns as f64
-        }
-        (Some(c), None) => concurrency.mean > f64::from(c),
-        (None, _) => false,
+    concurrency.on_cpu_mean = on_cpu_mean;
+
+    // The run's window for the sampler's figures: the threads' lifetimes.
+    let from = threads
+        .iter()
+        .filter_map(|t| t.started_ns)
+        .min()
+        .unwrap_or(0)
+        .min(if has_timeline { start_ns } else { u64::MAX });
+    let to = if threads.iter().all(|t| t.ended_ns.is_some()) && !threads.is_empty() {
+        threads
+            .iter()
+            .filter_map(|t| t.ended_ns)
+            .max()
+            .unwrap_or(u64::MAX)
+    } else {
+        u64::MAX
+    };
+    let sched = sched_summary(profile, from, to, cores);
+    let oversubscriptions = match (&sched, on_cpu_mean, cores) {
+        (Some(s), _, _) => s.oversubscriptions(cores),
+        // CPU time known but no samples: only the mean is known.
+        (None, Some(mean), Some(c)) if mean > f64::from(c) => vec![Oversubscription {
+            kind: OversubscriptionKind::Process,
+            cores: c,
+            fraction: 1.0,
+            mean,
+            peak: 0,
+            others_mean: 0.0,
+        }],
+        (None, Some(_), _) => Vec::new(),
+        (None, None, _) => legacy_busy_oversubscription(&concurrency, runtime_ns)
+            .into_iter()
+            .collect(),
     };
 
-    let (regions, regions_omitted) = group_regions(profile, &timelines, &useful, &regions_found);
+    let (regions, regions_omitted, whole) =
+        group_regions(profile, &timelines, &useful, &curves, &regions_found);
 
     ParallelSummary {
         runtime_ns,
         runtime_source,
         start_ns,
         threads: summary_threads,
-        efficiency,
+        efficiency: whole.map(|(e, _)| e),
+        efficiency_calls: whole.map_or(0, |(_, n)| n),
+        cpu_known,
         concurrency,
-        oversubscribed,
+        oversubscribed: !oversubscriptions.is_empty(),
+        oversubscriptions,
+        sched,
         regions,
         regions_omitted,
         timeline_dropped: threads.iter().map(|t| t.timeline_dropped).sum(),
     }
+}
+
+/// Without operating-system data: more threads busy (inside profiled scopes)
+/// than cores, sustained on a timeline or on average without one.
+fn legacy_busy_oversubscription(c: &Concurrency, runtime_ns: u64) -> Option<Oversubscription> {
+    let cores = c.cores?;
+    let (over, fraction) = match c.over_cores_ns {
+        Some(over) => {
+            let f = if runtime_ns == 0 {
+                0.0
+            } else {
+                over as f64 / runtime_ns as f64
+            };
+            (over > 0 && f >= OVERSUBSCRIPTION_MIN_FRACTION, f)
+        }
+        None => (c.mean > f64::from(cores), 1.0),
+    };
+    over.then_some(Oversubscription {
+        kind: OversubscriptionKind::Busy,
+        cores,
+        fraction,
+        mean: c.mean,
+        peak: c.peak.unwrap_or(0),
+        others_mean: 0.0,
+    })
 }
 
 /// The union of the scopes nested in a candidate's call, clipped to it.
@@ -518,7 +667,7 @@ fn descendants(tl: &Timeline<'_>, c: &Candidate) -> IntervalSet {
 }
 
 /// The calls that are parallel regions (see [`ParallelSummary`]).
-fn find_regions(timelines: &[Timeline<'_>]) -> Vec<Candidate> {
+fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<Candidate> {
     let active: Vec<u32> = (0..timelines.len() as u32)
         .filter(|&u| !timelines[u as usize].busy.is_empty())
         .collect();
@@ -552,7 +701,7 @@ fn find_regions(timelines: &[Timeline<'_>]) -> Vec<Candidate> {
             let peer = workers
                 .iter()
                 .any(|&u| timelines[u as usize].calls_in(start, end, s.site));
-            if !workers.is_empty() && !peer {
+            if !workers.is_empty() && !peer && waited(curves[t as usize].as_ref(), start, end) {
                 candidates.push(Candidate {
                     thread: t,
                     pos: pos as u32,
@@ -590,6 +739,33 @@ fn find_regions(timelines: &[Timeline<'_>]) -> Vec<Candidate> {
     }
     keep
 }
+
+/// Whether a thread waited during its call `[start, end)`: blocked (not on a
+/// CPU and not runnable) for at least [`WAITING_BLOCKED_FRACTION`] of the
+/// call, as far as the samples around the call prove it (blocked time in the
+/// sample window, less the part of the window outside the call). A short
+/// call in a stretch where the thread mostly computed is so judged no wait:
+/// better a region missed than a false one. Without samples covering the
+/// call, or with samples too sparse for it (no sampler ran), the answer is
+/// yes: timing alone decides, as for older profiles.
+fn waited(curve: Option<&CpuCurve>, start: u64, end: u64) -> bool {
+    let call = end - start;
+    match curve.and_then(|c| c.blocked_around(start, end)) {
+        // Samples too sparse for the call (no sampler ran) say nothing.
+        Some((_, window)) if window > (4 * call).max(MAX_SHORT_WINDOW_NS) => true,
+        // What the samples prove: even if the thread was blocked all the
+        // time around the call, this much blocking was inside it.
+        Some((blocked, window)) => {
+            let inside = blocked.saturating_sub(window - call);
+            inside as f64 >= WAITING_BLOCKED_FRACTION * call as f64
+        }
+        None => true,
+    }
+}
+
+/// The widest sample window that judges a short call: beyond it (and 4 times
+/// the call) the samples are too sparse to say whether the caller waited.
+const MAX_SHORT_WINDOW_NS: u64 = 100_000_000;
 
 /// Counts busy threads over time: mean, peak, and time above the cores.
 fn sweep(useful: &[IntervalSet], start: u64, runtime: u64, cores: Option<u32>) -> Concurrency {
@@ -633,6 +809,7 @@ fn sweep(useful: &[IntervalSet], start: u64, runtime: u64, cores: Option<u32>) -
         peak_ns: Some(at_level.get(peak).copied().unwrap_or(0)),
         over_cores_ns: cores.map(|_| over),
         from_timeline: true,
+        on_cpu_mean: None,
     }
 }
 
@@ -641,8 +818,9 @@ fn group_regions(
     profile: &Profile,
     timelines: &[Timeline<'_>],
     useful: &[IntervalSet],
+    curves: &[Option<CpuCurve>],
     found: &[Candidate],
-) -> (Vec<Region>, usize) {
+) -> (Vec<Region>, usize, Option<(Efficiency, u64)>) {
     struct Acc {
         calls: u64,
         total: u64,
@@ -651,22 +829,73 @@ fn group_regions(
         workers: u32,
         longest: Vec<RegionCall>,
     }
+    // A thread's useful time in a call: its useful (timeline) time inside
+    // the call, at most its time on a CPU or runnable (not blocked) over the
+    // samples around the call.
+    let cap = |u: usize, a: u64, b: u64, t: u64| match curves[u]
+        .as_ref()
+        .and_then(|c| c.active_around(a, b))
+    {
+        Some(active) => t.min(active),
+        None => t,
+    };
+    let useful_in = |u: usize, a: u64, b: u64| cap(u, a, b, useful[u].measure_in(a, b));
+    // The calling thread's: only its work alongside its workers' (serial
+    // work before the fork or after the join is no part of the balance).
+    let caller_in = |c: &Candidate| {
+        let own = useful[c.thread as usize].clip(c.start, c.end);
+        if own.is_empty() {
+            return 0;
+        }
+        let others = IntervalSet::union(
+            c.workers
+                .iter()
+                .flat_map(|&u| {
+                    timelines[u as usize]
+                        .busy
+                        .clip(c.start, c.end)
+                        .iter()
+                        .collect::<Vec<_>>()
+                })
+                .collect(),
+        );
+        cap(
+            c.thread as usize,
+            c.start,
+            c.end,
+            own.intersect(&others).total(),
+        )
+    };
     let mut by_site: HashMap<SiteId, Acc> = HashMap::new();
-    for c in found {
+    // The whole run: the outermost calls (per thread) of every region.
+    let (mut w_calls, mut w_mean, mut w_max, mut w_dur, mut w_workers) = (0u64, 0.0, 0u64, 0u64, 0);
+    let mut outer_end: HashMap<u32, u64> = HashMap::new();
+    let mut order: Vec<&Candidate> = found.iter().collect();
+    order.sort_by_key(|c| (c.start, std::cmp::Reverse(c.end), c.thread));
+    for c in order {
         let tl = &timelines[c.thread as usize];
         let site = tl.spans[tl.order[c.pos as usize] as usize].site;
         let mut busy = vec![RegionBusy {
             thread: c.thread as usize,
-            busy_ns: useful[c.thread as usize].measure_in(c.start, c.end),
+            busy_ns: caller_in(c),
         }];
         busy.extend(c.workers.iter().map(|&u| RegionBusy {
             thread: u as usize,
-            busy_ns: useful[u as usize].measure_in(c.start, c.end),
+            busy_ns: useful_in(u as usize, c.start, c.end),
         }));
         let duration = c.end - c.start;
         let Some(eff) = Efficiency::from_busy(busy.iter().map(|b| b.busy_ns), duration) else {
             continue;
         };
+        let end = outer_end.entry(c.thread).or_insert(0);
+        if c.start >= *end {
+            *end = c.end;
+            w_calls += 1;
+            w_mean += eff.mean_busy_ns;
+            w_max = w_max.saturating_add(eff.max_busy_ns);
+            w_dur = w_dur.saturating_add(duration);
+            w_workers = w_workers.max(eff.workers);
+        }
         let acc = by_site.entry(site).or_insert(Acc {
             calls: 0,
             total: 0,
@@ -716,7 +945,13 @@ fn group_regions(
     regions.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then(a.site.cmp(&b.site)));
     let omitted = regions.len().saturating_sub(MAX_REGIONS);
     regions.truncate(MAX_REGIONS);
-    (regions, omitted)
+    let whole = (w_calls > 0 && w_max > 0).then(|| {
+        (
+            Efficiency::from_sums(w_workers, w_mean, w_max, w_dur),
+            w_calls,
+        )
+    });
+    (regions, omitted, whole)
 }
 
 /// Sorts calls longest first (then by start) and keeps [`MAX_REGION_CALLS`].

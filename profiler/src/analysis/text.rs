@@ -71,7 +71,7 @@ fn write_efficiency(f: &mut fmt::Formatter<'_>, e: &Efficiency) -> fmt::Result {
 /// ];
 /// let text = Profile::new(meta, sites, threads).parallel_summary().to_string();
 /// assert!(text.starts_with("Parallel summary"));
-/// assert!(text.contains("Load balance"));
+/// assert!(text.contains("Whole run: load balance is measured over the workers of parallel regions"));
 /// ```
 impl fmt::Display for ParallelSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,6 +90,14 @@ impl fmt::Display for ParallelSummary {
             "Runtime {} ({source}); {cores}",
             duration(self.runtime_ns)
         )?;
+        if self.cpu_known {
+            writeln!(
+                f,
+                "Useful time is time on a CPU inside profiled scopes (CPU time from the \
+                 operating system): a thread blocked in join, a receive, a lock or I/O is \
+                 waiting, not working"
+            )?;
+        }
         writeln!(f)?;
 
         // Threads.
@@ -115,12 +123,19 @@ impl fmt::Display for ParallelSummary {
             .threads
             .iter()
             .any(|t| t.waiting_ns.is_some_and(|w| w > 0));
+        let cpu = self.cpu_known;
         write!(
             f,
             "  {:<width$}  {:>12}  {:>10}  {:>7}",
             "thread", "busy", "of runtime", "share"
         )?;
-        if waits {
+        if cpu {
+            write!(
+                f,
+                "  {:>12}  {:>12}  {:>12}  {:>12}",
+                "on CPU", "preempted", "blocked", "outside"
+            )?;
+        } else if waits {
             write!(f, "  {:>12}", "waiting")?;
         }
         writeln!(f)?;
@@ -139,7 +154,20 @@ impl fmt::Display for ParallelSummary {
                 percent(t.busy_ns, self.runtime_ns),
                 share
             )?;
-            if waits {
+            if cpu {
+                let rq = t.runqueue_ns.unwrap_or(0);
+                match t.cpu_ns {
+                    Some(c) => write!(
+                        f,
+                        "  {:>12}  {:>12}  {:>12}  {:>12}",
+                        duration(c),
+                        t.runqueue_ns.map_or_else(|| "?".to_owned(), duration),
+                        duration(t.busy_ns.saturating_sub(c + rq)),
+                        duration((c + rq).saturating_sub(t.busy_ns))
+                    )?,
+                    None => write!(f, "  {:>12}  {:>12}  {:>12}  {:>12}", "?", "?", "?", "?")?,
+                }
+            } else if waits {
                 write!(
                     f,
                     "  {:>12}",
@@ -159,7 +187,15 @@ impl fmt::Display for ParallelSummary {
                 rows.len()
             )?;
         }
-        if waits {
+        if cpu {
+            writeln!(
+                f,
+                "  (busy: inside profiled scopes; on CPU: the thread's CPU time; preempted: \
+                 runnable, waiting for a CPU; blocked: busy but neither (join, receive, lock, \
+                 I/O), at least; outside: on a CPU or runnable outside profiled scopes, at \
+                 least: unprofiled code or a runtime's idle spinning)"
+            )?;
+        } else if waits {
             writeln!(
                 f,
                 "  (waiting: time directly in the body of one's own parallel regions, \
@@ -173,14 +209,30 @@ impl fmt::Display for ParallelSummary {
             Some(e) => {
                 writeln!(
                     f,
-                    "Whole run, {} with useful time (mean {}, max {}):",
+                    "Whole run, over the workers of the parallel regions ({} outermost region \
+                     {}, up to {}; summed over the calls: mean useful {}, max {}):",
+                    self.efficiency_calls,
+                    if self.efficiency_calls == 1 {
+                        "call"
+                    } else {
+                        "calls"
+                    },
                     threads(e.workers),
                     duration(e.mean_busy_ns.round() as u64),
                     duration(e.max_busy_ns)
                 )?;
                 write_efficiency(f, e)?;
             }
-            None => writeln!(f, "No thread did useful (profiled) work.")?,
+            None if self.concurrency.from_timeline => writeln!(
+                f,
+                "Whole run: no parallel region (no call handed work to other threads), so \
+                 no load balance"
+            )?,
+            None => writeln!(
+                f,
+                "Whole run: load balance is measured over the workers of parallel regions, \
+                 which need a timeline (PROFILER_TIMELINE=1); none was recorded"
+            )?,
         }
         writeln!(f)?;
 
@@ -213,6 +265,28 @@ impl fmt::Display for ParallelSummary {
                  the parallel regions)",
                 c.mean
             )?,
+        }
+        if let Some(m) = c.on_cpu_mean {
+            writeln!(
+                f,
+                "On a CPU: mean {m:.2} threads (CPU time over the runtime)"
+            )?;
+        }
+        if let Some(s) = &self.sched {
+            writeln!(
+                f,
+                "Runnable threads, sampled every {} ({} samples; the sampler's cost: {} of CPU): \
+                 this process mean {:.2}, up to {}{on}; other programs mean {:.2}, up to {}, \
+                 on the machine's {} CPUs",
+                duration(s.interval_ns),
+                s.samples,
+                duration(s.sampler_cpu_ns),
+                s.process_mean,
+                s.process_peak,
+                s.others_mean,
+                s.others_peak,
+                s.online_cpus
+            )?;
         }
         if let Some(w) = self.warning() {
             writeln!(f, "{w}")?;

@@ -318,6 +318,55 @@ pub(crate) fn py_repr_f64(x: f64) -> String {
     }
 }
 
+/// The line under cProfile's first line that says what its seconds are:
+/// the run's wall time, and that the total is thread-seconds summed over the
+/// threads (cProfile's own figure, one thread's time, when one ran), with
+/// their CPU time when the operating system told it. Nothing for a profile
+/// without a wall time (`duration_ns` 0), so cProfile's header stays alone.
+fn write_time_note(
+    f: &mut fmt::Formatter<'_>,
+    profile: &crate::Profile,
+    thread: Option<usize>,
+) -> fmt::Result {
+    let wall = profile.meta.duration_ns;
+    if wall == 0 {
+        return Ok(());
+    }
+    let threads: Vec<&crate::ThreadProfile> = match thread {
+        Some(t) => profile.threads.get(t).into_iter().collect(),
+        None => profile
+            .threads
+            .iter()
+            .filter(|t| !t.nodes.is_empty())
+            .collect(),
+    };
+    let cpu: Option<u64> = threads
+        .iter()
+        .map(|t| t.cpu_ns)
+        .sum::<Option<u64>>()
+        .filter(|_| !threads.is_empty());
+    let cpu = cpu.map_or_else(String::new, |c| {
+        format!(" ({:.3} of them on a CPU)", c as f64 * 1e-9)
+    });
+    let wall = wall as f64 * 1e-9;
+    match (thread, threads.len()) {
+        (Some(_), _) | (None, 0) => writeln!(
+            f,
+            "         wall time {wall:.3} seconds; the seconds above are this thread's{cpu}"
+        ),
+        (None, 1) => writeln!(
+            f,
+            "         wall time {wall:.3} seconds; one thread ran: the seconds above are its \
+             time, as in cProfile{cpu}"
+        ),
+        (None, n) => writeln!(
+            f,
+            "         wall time {wall:.3} seconds; the seconds above are thread-seconds summed \
+             over {n} threads{cpu}"
+        ),
+    }
+}
+
 /// `print_stats`: the pstats table (see the module docs).
 impl fmt::Display for Stats<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -334,6 +383,9 @@ impl fmt::Display for Stats<'_> {
             write!(f, "({pcalls} primitive calls) ")?;
         }
         writeln!(f, "in {total:.3} seconds")?;
+        if self.time_note {
+            write_time_note(f, self.profile, self.thread)?;
+        }
         writeln!(f)?;
         let (list, msg) = table.print_list(self);
         if list.is_empty() {

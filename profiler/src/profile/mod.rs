@@ -24,6 +24,52 @@ pub struct Profile {
     /// anything that changes them (merging) leaves it out.
     #[serde(default)]
     pub parallel: Option<crate::analysis::ParallelSummary>,
+    /// How many threads were runnable over the run, from the sampler thread
+    /// (see [`Sched`]); `None` when it did not run (or an older file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sched: Option<Sched>,
+}
+
+/// Scheduler samples taken over the run by the profiler's sampler thread
+/// (`profiler::start_sampler`, started by a session): how many of the
+/// process's threads, and how many of the machine's tasks, were running or
+/// runnable. Nothing of it is measured on the hot path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Sched {
+    /// The sampling period, in nanoseconds (it doubles whenever the samples
+    /// reach their cap, every other sample being dropped).
+    pub interval_ns: u64,
+    /// The machine's online CPUs: the cores its runnable tasks compete for.
+    pub online_cpus: u32,
+    /// The sampler thread's own CPU time, in nanoseconds: its cost.
+    pub sampler_cpu_ns: u64,
+    /// The samples, in time order.
+    pub samples: Vec<SchedSample>,
+}
+
+/// One scheduler sample.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SchedSample {
+    /// When, in nanoseconds since the start of recording.
+    pub t_ns: u64,
+    /// This process's threads running or runnable (the sampler left out).
+    pub process: u32,
+    /// The machine's other running or runnable tasks (other programs).
+    pub others: u32,
+}
+
+impl SchedSample {
+    /// A sample at `t_ns` of `process` runnable threads of this process and
+    /// `others` runnable tasks of other programs.
+    pub fn new(t_ns: u64, process: u32, others: u32) -> Self {
+        SchedSample {
+            t_ns,
+            process,
+            others,
+        }
+    }
 }
 
 /// Where and how a profile was recorded.
@@ -177,6 +223,30 @@ pub struct ThreadProfile {
     /// disabled.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open: Vec<u32>,
+    /// The thread's time on a CPU, in nanoseconds, from the operating system
+    /// (read at the thread's exit, or at the snapshot while it runs);
+    /// `None` where the platform does not tell (or an older file). Time
+    /// blocked (in `join`, a channel receive, a lock, I/O) is not in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// The thread's time runnable but waiting for a CPU (preempted), in
+    /// nanoseconds, from the operating system, read with
+    /// [`cpu_ns`](Self::cpu_ns); `None` where unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runqueue_ns: Option<u64>,
+    /// When the thread first recorded, in nanoseconds since the start of
+    /// recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ns: Option<u64>,
+    /// When the thread exited, in nanoseconds since the start of recording;
+    /// `None` while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ns: Option<u64>,
+    /// The thread's CPU time over the run as sampled by the sampler thread,
+    /// in time order: `[t_ns, cpu_ns, runqueue_ns]`, the time on a CPU and
+    /// the time runnable but waiting for one, both up to `t_ns`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_samples: Vec<[u64; 3]>,
 }
 
 /// A completed scope on a thread's timeline.
@@ -254,7 +324,42 @@ impl ThreadProfile {
             timeline: Vec::new(),
             timeline_dropped: 0,
             open: Vec::new(),
+            cpu_ns: None,
+            runqueue_ns: None,
+            started_ns: None,
+            ended_ns: None,
+            cpu_samples: Vec::new(),
         }
+    }
+
+    /// The same thread with its CPU time from the operating system (see
+    /// [`cpu_ns`](Self::cpu_ns)).
+    pub fn with_cpu(mut self, cpu_ns: Option<u64>) -> Self {
+        self.cpu_ns = cpu_ns;
+        self
+    }
+
+    /// The same thread with its time waiting for a CPU (see
+    /// [`runqueue_ns`](Self::runqueue_ns)).
+    pub fn with_runqueue(mut self, runqueue_ns: Option<u64>) -> Self {
+        self.runqueue_ns = runqueue_ns;
+        self
+    }
+
+    /// The same thread with its lifetime: when it first recorded and when it
+    /// exited (`None` while it runs), in nanoseconds since the start of
+    /// recording.
+    pub fn with_lifetime(mut self, started_ns: Option<u64>, ended_ns: Option<u64>) -> Self {
+        self.started_ns = started_ns;
+        self.ended_ns = ended_ns;
+        self
+    }
+
+    /// The same thread with sampled CPU time (see
+    /// [`cpu_samples`](Self::cpu_samples)).
+    pub fn with_cpu_samples(mut self, samples: Vec<[u64; 3]>) -> Self {
+        self.cpu_samples = samples;
+        self
     }
 
     /// The same thread with `open` (node indexes, outermost first) marked
@@ -381,6 +486,7 @@ impl Profile {
             sites,
             threads,
             parallel: None,
+            sched: None,
         }
     }
 

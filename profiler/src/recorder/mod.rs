@@ -27,7 +27,7 @@ pub(crate) use arena::{Arena, Node};
 pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
-pub(crate) use registry::{RawThread, capture, capture_counters};
+pub(crate) use registry::{RawThread, capture, capture_counters, live_threads};
 pub(crate) use timeline::RawSpan;
 pub use timeline::{TimelineConfig, set_timeline, timeline};
 
@@ -81,6 +81,85 @@ pub(crate) struct ThreadData {
     /// set and records nothing (counted in `REENTRANT_DROPPED`), so it never
     /// sees a half-updated structure. Owner thread only.
     busy: Cell<bool>,
+    /// The OS thread: its id, when it registered, and at its exit its CPU
+    /// time (cold paths only; see `crate::sys`).
+    pub(crate) os: OsThread,
+}
+
+/// What the operating system says about a recorder's thread.
+pub(crate) struct OsThread {
+    /// The OS thread id, when the platform tells it.
+    pub(crate) tid: Option<u32>,
+    /// The clock tick at registration.
+    pub(crate) started: u64,
+    /// Time on a CPU and on a run queue at registration, in nanoseconds.
+    pub(crate) sched_at_start: Option<(u64, u64)>,
+    /// The clock tick at exit (0 while the thread runs).
+    pub(crate) ended: AtomicU64,
+    /// CPU nanoseconds at exit, plus one (0: unknown or still running).
+    pub(crate) cpu_at_exit: AtomicU64,
+    /// Nanoseconds waiting on a run queue at exit, plus one (0: unknown).
+    pub(crate) runqueue_at_exit: AtomicU64,
+}
+
+impl OsThread {
+    /// The calling thread, now.
+    fn current() -> Self {
+        OsThread {
+            tid: crate::sys::current_tid(),
+            sched_at_start: crate::sys::current_thread_sched_ns(),
+            started: clock::now(),
+            ended: AtomicU64::new(0),
+            cpu_at_exit: AtomicU64::new(0),
+            runqueue_at_exit: AtomicU64::new(0),
+        }
+    }
+
+    /// Records the exit of the calling thread (which must be this one).
+    pub(crate) fn exit_now(&self) {
+        if let Some((cpu, wait)) = crate::sys::current_thread_sched_ns() {
+            self.cpu_at_exit
+                .store(cpu.saturating_add(1), Ordering::Relaxed);
+            self.runqueue_at_exit
+                .store(wait.saturating_add(1), Ordering::Relaxed);
+        } else if let Some(ns) = crate::sys::current_thread_cpu_ns() {
+            self.cpu_at_exit
+                .store(ns.saturating_add(1), Ordering::Relaxed);
+        }
+        self.ended.store(clock::now().max(1), Ordering::Release);
+    }
+
+    /// The thread's time on a CPU and, where known, waiting on a run queue:
+    /// at its exit, or now (read through procfs).
+    pub(crate) fn sched_ns(&self, is_current: bool) -> (Option<u64>, Option<u64>) {
+        let at_exit = || {
+            // `ended` is stored (release) after the figures at exit.
+            self.ended.load(Ordering::Acquire);
+            match self.cpu_at_exit.load(Ordering::Relaxed) {
+                0 => None,
+                n => Some((
+                    Some(n - 1),
+                    self.runqueue_at_exit.load(Ordering::Relaxed).checked_sub(1),
+                )),
+            }
+        };
+        if let Some(x) = at_exit() {
+            return x;
+        }
+        if self.ended.load(Ordering::Acquire) != 0 {
+            return (None, None);
+        }
+        let now = if is_current {
+            crate::sys::current_thread_sched_ns()
+        } else {
+            self.tid.and_then(crate::sys::thread_sched_ns)
+        };
+        match now {
+            Some((cpu, wait)) => (Some(cpu), Some(wait)),
+            // The thread exited while we looked: its figures at exit.
+            None => at_exit().unwrap_or((None, None)),
+        }
+    }
 }
 
 // SAFETY: `ThreadData` is shared (through `Arc`) between its owning thread and
@@ -110,7 +189,13 @@ impl ThreadData {
             id,
             name,
             busy: Cell::new(false),
+            os: OsThread::current(),
         }
+    }
+
+    /// Whether this is the calling thread's recorder.
+    pub(crate) fn is_current(&self) -> bool {
+        LOCAL.with(|l| std::ptr::eq(l.get(), self))
     }
 
     /// Closes every open frame at `end`, one call each, as cProfile closes

@@ -36,11 +36,28 @@ pub(crate) struct RawThread {
     /// capture was taken, outermost first; their calls and ticks include
     /// those frames with their time so far.
     pub(crate) open: Vec<u32>,
+    /// CPU time from the operating system, in nanoseconds (at exit, or at
+    /// the capture while the thread runs).
+    pub(crate) cpu_ns: Option<u64>,
+    /// Time waiting on a run queue (runnable, not running), in nanoseconds.
+    pub(crate) runqueue_ns: Option<u64>,
+    /// Clock ticks at registration and at exit (0 while running).
+    pub(crate) started: u64,
+    pub(crate) ended: u64,
+    /// Time on a CPU and on a run queue at registration (ns).
+    pub(crate) sched_at_start: Option<(u64, u64)>,
+    /// The tick at which `cpu_ns` and `runqueue_ns` were read (the exit,
+    /// or the capture).
+    pub(crate) sched_read: u64,
+    /// For a session's capture: the thread's time on a CPU and on a run
+    /// queue when the session started, already taken out of `cpu_ns` and
+    /// `runqueue_ns` (and to be taken out of the sampled curve).
+    pub(crate) sched_base: Option<(u64, u64)>,
 }
 
 enum Entry {
     Live(Arc<ThreadData>),
-    Retired(RawThread),
+    Retired(Box<RawThread>),
     /// The profiler's own calibration thread: never reported.
     Hidden(Arc<ThreadData>),
 }
@@ -72,6 +89,9 @@ struct ExitHook {
 impl Drop for ExitHook {
     fn drop(&mut self) {
         super::close_current_thread();
+        if let Some(d) = find_live(self.id) {
+            d.os.exit_now();
+        }
         retire(self.id);
     }
 }
@@ -114,13 +134,23 @@ impl RawThread {
     /// thread (whose nodes are a prefix of this one's: arenas only grow),
     /// and leaves out timeline scopes that started before the clock read
     /// `since`.
-    pub(crate) fn subtract(&mut self, base: &RawThread, since: u64) {
+    /// With `sched`, the CPU and run-queue times of `base` are taken out too
+    /// (not after a fork: the child's thread counts its CPU time anew).
+    pub(crate) fn subtract(&mut self, base: &RawThread, since: u64, sched: bool) {
         for (n, old) in self.nodes.iter_mut().zip(&base.nodes) {
             n.calls = n.calls.saturating_sub(old.calls);
             n.ticks = n.ticks.saturating_sub(old.ticks);
         }
         self.timeline.retain(|s| s.start >= since);
         self.timeline_dropped = self.timeline_dropped.saturating_sub(base.timeline_dropped);
+        if sched {
+            let (cpu0, wait0) = (base.cpu_ns.unwrap_or(0), base.runqueue_ns.unwrap_or(0));
+            self.cpu_ns = self.cpu_ns.map(|c| c.saturating_sub(cpu0));
+            self.runqueue_ns = self.runqueue_ns.map(|w| w.saturating_sub(wait0));
+            self.sched_base = Some((cpu0, wait0));
+        } else {
+            self.sched_at_start = None;
+        }
     }
 }
 
@@ -187,6 +217,8 @@ fn capture_live(data: &ThreadData, open: bool) -> RawThread {
         }
     }
     let (timeline, timeline_dropped) = data.timeline.read();
+    let (cpu_ns, runqueue_ns) = data.os.sched_ns(data.is_current());
+    let ended = data.os.ended.load(Ordering::Relaxed);
     RawThread {
         id: data.id,
         name: data.name.clone(),
@@ -194,7 +226,38 @@ fn capture_live(data: &ThreadData, open: bool) -> RawThread {
         timeline,
         timeline_dropped,
         open: open_nodes,
+        cpu_ns,
+        runqueue_ns,
+        started: data.os.started,
+        ended,
+        sched_at_start: data.os.sched_at_start,
+        sched_read: if ended != 0 { ended } else { clock::now() },
+        sched_base: None,
     }
+}
+
+/// The live recorder with this id, if any.
+fn find_live(id: u64) -> Option<Arc<ThreadData>> {
+    REGISTRY.lock().entries.iter().find_map(|e| match e {
+        Entry::Live(d) if d.id == id => Some(Arc::clone(d)),
+        _ => None,
+    })
+}
+
+/// The live (reported) threads: recorder id and OS thread id, for the
+/// sampler thread.
+pub(crate) fn live_threads() -> Vec<(u64, u32)> {
+    REGISTRY
+        .lock()
+        .entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Live(d) if d.os.ended.load(Ordering::Relaxed) == 0 => {
+                d.os.tid.map(|t| (d.id, t))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Marks the calling thread as the profiler's own: snapshots skip it. Must be
@@ -228,7 +291,7 @@ fn retire(id: u64) {
         Entry::Retired(_) | Entry::Hidden(_) => return,
     };
     // The `Arc` is dropped here (or by a snapshot still holding a clone).
-    reg.entries[pos] = Entry::Retired(raw);
+    reg.entries[pos] = Entry::Retired(Box::new(raw));
     let retired = reg
         .entries
         .iter()
@@ -250,6 +313,13 @@ fn retire(id: u64) {
                     timeline: Vec::new(),
                     timeline_dropped: 0,
                     open: Vec::new(),
+                    cpu_ns: Some(0),
+                    runqueue_ns: Some(0),
+                    started: t.started,
+                    ended: 0,
+                    sched_at_start: None,
+                    sched_read: 0,
+                    sched_base: None,
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
@@ -263,6 +333,12 @@ fn retire(id: u64) {
 /// dropped.
 pub(crate) fn fold_into(dst: &mut RawThread, src: &RawThread) {
     dst.timeline_dropped += src.timeline.len() as u64 + src.timeline_dropped;
+    dst.cpu_ns = dst.cpu_ns.zip(src.cpu_ns).map(|(a, b)| a.saturating_add(b));
+    dst.runqueue_ns = dst
+        .runqueue_ns
+        .zip(src.runqueue_ns)
+        .map(|(a, b)| a.saturating_add(b));
+    dst.ended = dst.ended.max(src.ended);
     let mut index: FastMap<(u32, u32), u32> = dst
         .nodes
         .iter()
@@ -314,7 +390,7 @@ fn capture_with(open: bool) -> Vec<RawThread> {
         for (i, e) in reg.entries.iter().enumerate() {
             match e {
                 Entry::Live(d) => live.push((i, Arc::clone(d))),
-                Entry::Retired(t) => retired.push((i, t.clone())),
+                Entry::Retired(t) => retired.push((i, (**t).clone())),
                 Entry::Hidden(_) => {}
             }
         }
@@ -327,7 +403,7 @@ fn capture_with(open: bool) -> Vec<RawThread> {
     out.extend(live.iter().map(|(i, d)| (*i, capture_live(d, open))));
     if let Some((base, since)) = fork_base {
         for (_, t) in out.iter_mut().filter(|(_, t)| t.id == base.id) {
-            t.subtract(&base, since);
+            t.subtract(&base, since, false);
         }
     }
     out.sort_by_key(|(i, _)| *i);

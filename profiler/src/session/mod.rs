@@ -233,6 +233,8 @@ impl Session {
         }
         crate::recorder::calibrate_now();
         crate::set_compensation(self.compensate);
+        // Runnable threads and CPU time over the run, for the parallel summary.
+        crate::start_sampler(crate::DEFAULT_SAMPLE_INTERVAL);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         crate::fork::install();
@@ -279,6 +281,9 @@ impl Active {
         // thread should be started.
         if crate::recorder::compensation() && matches!(ending, None | Some(Ending::Return)) {
             crate::recorder::calibrate_now();
+        }
+        if ending.is_some() {
+            crate::stop_sampler();
         }
         let mut profile = crate::snapshot::snapshot_since(&self.baseline);
         profile.meta.ended_by = ending.and_then(Ending::describe);
@@ -436,7 +441,10 @@ fn remove_stale(dir: &Path, threads_dir: &Path, written: &[PathBuf]) {
 /// cumulative time, the parallel summary when there is one, and the callers
 /// and callees.
 fn pstats_report(profile: &Profile) -> String {
-    let stats = profile.stats().sort_by(crate::SortKey::Cumulative);
+    let stats = profile
+        .stats()
+        .sort_by(crate::SortKey::Cumulative)
+        .time_note(true);
     let section = profile
         .parallel_section()
         .map(|s| format!("{s}\n"))
