@@ -48,7 +48,8 @@ fn phase_b() {
 
 /// Stays inside this call until `stop`: half working, half sleeping.
 #[profile]
-fn server_loop(stop: &AtomicBool) {
+fn server_loop(stop: &AtomicBool, entered: &AtomicBool) {
+    entered.store(true, Ordering::Release);
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
         let mut x = 0u64;
@@ -107,11 +108,12 @@ fn main() {
 
     let session = profiler::Session::from_env().start();
     let stop = Arc::new(AtomicBool::new(false));
+    let entered = Arc::new(AtomicBool::new(false));
     let server = {
-        let stop = Arc::clone(&stop);
+        let (stop, entered) = (Arc::clone(&stop), Arc::clone(&entered));
         std::thread::Builder::new()
             .name("server".into())
-            .spawn(move || server_loop(&stop))
+            .spawn(move || server_loop(&stop, &entered))
             .expect("spawn the server thread")
     };
     warm_up();
@@ -122,6 +124,9 @@ fn main() {
         branch(0, 4, width);
     }
     // Let the server thread run a while inside its call.
+    while !entered.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     std::thread::sleep(Duration::from_millis(50));
     ready();
     std::thread::sleep(Duration::from_millis(delay_ms));
