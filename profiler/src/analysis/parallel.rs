@@ -49,47 +49,55 @@ pub enum RuntimeSource {
 ///
 /// # Definitions
 ///
-/// - A thread's **useful (busy) time** is the inclusive time of its root
-///   scopes (time inside any profiled scope), exact whatever the timeline
-///   dropped. Time outside profiled scopes counts as idle.
+/// - A thread's **busy time** is the inclusive time of its root scopes (time
+///   inside any profiled scope), exact whatever the timeline dropped. Where
+///   the operating system tells it ([`ThreadProfile::cpu_ns`], Linux), busy
+///   time splits into time on a CPU, time preempted (runnable, waiting for a
+///   CPU) and time **blocked** (in `join`, a receive, a lock, I/O): blocked
+///   time is waiting, not work. **Useful time** is busy time not blocked.
 /// - The **runtime** is, with a timeline, the time from the first scope's
 ///   start to the last scope's end over all threads; without one, the
 ///   profile's `duration_ns`. It is never taken below the busiest thread's
-///   useful time, so communication efficiency is at most 1.
-/// - Over the threads that did work (useful time > 0): **load balance** =
-///   mean useful / max useful; **communication efficiency** = max useful /
-///   runtime; **parallel efficiency** = their product.
-///   The folded tree of exited threads (see [`ThreadBusy::folded`]) is
-///   listed but left out of these figures, as it sums many threads.
-/// - **Regions** (timeline only): a call of a profiled function is a
-///   parallel region when it forks and joins work on other threads: at least
-///   one other thread is busy during the call and, for such a thread, all its
-///   busy time near the call lies inside it (the thread is idle at the call's
-///   start and at its end). Those threads, and the calling thread, are the
-///   region's workers. Two exceptions keep workers' own calls from passing
-///   for regions when one happens to enclose another's: a call that encloses
-///   a call of the same function on another thread is a peer of it, not a
-///   region; and a call that lies inside a region of another thread is part
-///   of that region. Timing alone cannot tell who forked whom: a long scope
-///   on an unrelated thread that encloses a whole fork-join region (and
-///   calls another function) is taken for that region's fork.
-///   Inside a region, the calling thread's useful time is its time in scopes
-///   nested in the call: its time directly in the region's own function is
-///   taken as coordinating (spawning, waiting to join), not as work. The
-///   three metrics of a call are computed over the workers' useful time
-///   inside the call, with the call's duration as the runtime; a region's
-///   figures over all its calls are duration-weighted: sums over the calls
-///   of mean and of max useful time and of durations.
+///   busy time.
+/// - **Regions** (timeline only): a call of a profiled function on thread A
+///   is a parallel region when other threads did work that A handed them:
+///   at least one other thread is busy during the call, all its busy time
+///   near the call lies inside it (idle at the call's start and end), and A
+///   *waited*: the CPU samples around the call prove A blocked for at least
+///   [`WAITING_BLOCKED_FRACTION`] of the call (blocked time in the sample
+///   window less the part of the window outside the call). A call that
+///   merely overlaps other threads' work while A computes is no region.
+///   Without samples covering the call (an older profile, no sampler),
+///   timing alone decides. Two more rules keep workers' own calls from
+///   passing for regions: a call that encloses a call of the same function
+///   on another thread is a peer of it; a call inside a region of another
+///   thread is part of that region.
+///   A region's workers are the other threads, with their useful time inside
+///   the call (at most their time on a CPU or preempted around it), and A
+///   for its work alongside them only (nested scopes overlapping their busy
+///   time): serial work before the fork or after the join is no imbalance.
+///   A region's figures over all its calls are duration-weighted: sums over
+///   the calls of mean and of max useful time and of durations.
+/// - Over the workers: **load balance** = mean useful / max useful;
+///   **communication efficiency** = max useful / call duration; **parallel
+///   efficiency** = their product. The **whole run**'s figures are those of
+///   the outermost region calls together (duration-weighted); a run with no
+///   region has none.
 /// - **Concurrency** (with a timeline): the number of threads busy at each
 ///   instant, where busy means inside a profiled scope but not directly in
-///   the body of one's own parallel region (waiting for its workers). Without
-///   a timeline only the mean is known: total useful time / runtime.
-/// - **Oversubscribed**: with a timeline, more threads were busy than
-///   [`Metadata::available_cores`](crate::Metadata::available_cores) for at
-///   least [`OVERSUBSCRIPTION_MIN_FRACTION`] of the runtime (sustained, not a
-///   momentary peak); without one, the mean number of busy threads exceeds
-///   the cores. Busy is not running: a thread blocked inside a profiled
-///   scope counts as busy.
+///   the body of one's own parallel region. With CPU times, also the mean
+///   number of threads on a CPU.
+/// - **Oversubscribed**: from the sampler thread's samples
+///   ([`Profile::sched`](crate::Profile::sched)) over the threads'
+///   lifetimes: *this process* when more of its threads were runnable than
+///   [`Metadata::available_cores`](crate::Metadata::available_cores), *the
+///   machine* when more tasks were runnable than its online CPUs with other
+///   programs' among them, each in at least
+///   [`OVERSUBSCRIBED_SAMPLE_FRACTION`](super::OVERSUBSCRIBED_SAMPLE_FRACTION)
+///   of the samples. A profile without operating-system data falls back to
+///   busy threads: more than the cores for at least
+///   [`OVERSUBSCRIPTION_MIN_FRACTION`] of the runtime (timeline) or on
+///   average.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ParallelSummary {
