@@ -8,6 +8,7 @@
 //! `yes > /dev/null &` twice): work is counted in steps, not wall time, and
 //! preempted time counts as the thread's own.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Barrier, Mutex};
 use std::thread;
@@ -269,12 +270,19 @@ fn twice_as_many_spinning_threads_as_cores_is_this_processs_oversubscription() {
     );
 }
 
-/// Kills the child processes when dropped (also when a check fails).
+/// Kills the child processes when dropped (also when a check fails): each
+/// is the leader of its own process group, and the whole group is killed,
+/// so the shell that `timeout` runs goes too (killing `timeout` alone left
+/// its shell spinning for good).
 struct Spinners(Vec<Child>);
 
 impl Drop for Spinners {
     fn drop(&mut self) {
         for c in &mut self.0 {
+            if let Ok(pgid) = libc::pid_t::try_from(c.id()) {
+                // SAFETY: `kill` of our own child's process group.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -292,6 +300,7 @@ fn other_processes_spinning_on_every_core_is_the_machines_oversubscription() {
             .map(|_| {
                 Command::new("timeout")
                     .args(["20", "sh", "-c", "while :; do :; done"])
+                    .process_group(0)
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .spawn()
