@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use integration::ncalls;
 use profiler::Profile;
 
 const STEPS: u64 = 1234;
@@ -199,17 +200,6 @@ fn check_set_with_temps_of(out: &Path, killed: Option<u32>) -> Profile {
     }
     std::fs::remove_dir_all(&again).unwrap();
     p
-}
-
-/// `name`'s ncalls in the profile.
-fn ncalls(p: &Profile, name: &str) -> u64 {
-    let stats = p.stats();
-    stats
-        .functions()
-        .iter()
-        .filter(|f| p.sites[f.site as usize].name == name)
-        .map(|f| f.figures.ncalls)
-        .sum()
 }
 
 /// `name`'s ncalls as Python's pstats reads them from `profile.prof`.

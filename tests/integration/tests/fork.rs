@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use integration::ncalls;
 use profiler::{Profile, profile};
 
 #[profile]
@@ -18,16 +19,6 @@ fn child_work() {}
 #[profile]
 fn churn(i: u64) -> u64 {
     std::hint::black_box(i)
-}
-
-fn ncalls(p: &Profile, name: &str) -> u64 {
-    let stats = p.stats();
-    stats
-        .functions()
-        .iter()
-        .filter(|f| p.sites[f.site as usize].name == name)
-        .map(|f| f.figures.ncalls)
-        .sum()
 }
 
 /// Waits for child `pid` at most `limit`; kills it and fails if it hangs.

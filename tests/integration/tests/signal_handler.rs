@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use profiler::{Profile, profile};
+use integration::ncalls;
+use profiler::profile;
 
 static HANDLED: AtomicU64 = AtomicU64::new(0);
 
@@ -37,16 +38,6 @@ macro_rules! tree {
 }
 
 tree!(t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11);
-
-fn ncalls(p: &Profile, name: &str) -> u64 {
-    let stats = p.stats();
-    stats
-        .functions()
-        .iter()
-        .filter(|f| p.sites[f.site as usize].name == name)
-        .map(|f| f.figures.ncalls)
-        .sum()
-}
 
 #[test]
 fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
