@@ -178,6 +178,8 @@ unsafe impl Send for ThreadData {}
 thread_local! {
     /// This thread's recorder, or null before its first profiled call.
     static LOCAL: Cell<*const ThreadData> = const { Cell::new(std::ptr::null()) };
+    /// Set while this thread registers its recorder (see `enter_first`).
+    static REGISTERING: Cell<bool> = const { Cell::new(false) };
 }
 
 impl ThreadData {
@@ -447,6 +449,23 @@ unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
 #[cold]
 #[inline(never)]
 fn enter_first(site: &'static Site) -> Guard {
+    // A signal handler that interrupts this thread's registration (which
+    // initialises the clock and takes the registry's lock) and enters a
+    // scope must not start a second registration: it would wait for the
+    // first, which waits for the handler. Its call is dropped and counted.
+    if REGISTERING.with(|r| r.replace(true)) {
+        REENTRANT_DROPPED.fetch_add(1, Ordering::Relaxed);
+        return Guard::inactive();
+    }
+    compiler_fence(Ordering::SeqCst);
+    let guard = register_and_enter(site);
+    compiler_fence(Ordering::SeqCst);
+    REGISTERING.with(|r| r.set(false));
+    guard
+}
+
+/// [`enter_first`]'s work, with re-entry excluded.
+fn register_and_enter(site: &'static Site) -> Guard {
     clock::init();
     let Some(data) = registry::register_current_thread(ThreadData::new) else {
         // The thread is past its thread-local destructors' start: a recorder

@@ -12,6 +12,40 @@ use profiler::profile;
 
 static HANDLED: AtomicU64 = AtomicU64::new(0);
 
+/// Ends the process if the test that started it is still running after
+/// five minutes (valgrind included): a hang fails instead of stalling CI.
+struct Watchdog(Arc<AtomicBool>);
+
+impl Watchdog {
+    fn start(what: &'static str) -> Watchdog {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || {
+                let start = std::time::Instant::now();
+                while !flag.load(Ordering::Relaxed) {
+                    if start.elapsed() > Duration::from_secs(300) {
+                        eprintln!("{what} hung");
+                        std::process::abort();
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            })
+            .unwrap();
+        Watchdog(done)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The two tests share the handler and its counts: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[profile]
 fn in_handler() {
     HANDLED.fetch_add(1, Ordering::Relaxed);
@@ -41,15 +75,10 @@ tree!(t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11);
 
 #[test]
 fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
-    // A watchdog: a hang fails the test instead of stalling CI.
-    std::thread::Builder::new()
-        .name("watchdog".into())
-        .spawn(|| {
-            std::thread::sleep(Duration::from_secs(120));
-            eprintln!("signal handler test hung");
-            std::process::abort();
-        })
-        .unwrap();
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _watchdog = Watchdog::start("signal handler test");
     // SAFETY: installs a handler for SIGUSR1 (which the test process does
     // not otherwise use); the handler only calls a profiled function.
     unsafe {
@@ -107,4 +136,59 @@ fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
     // Every recorded handler call hangs below a creator frame or at the root.
     let creator = p.threads.iter().find(|t| t.name == "creator").unwrap();
     assert!(creator.open.is_empty());
+}
+
+/// Regression (a hang in CI): a handler that interrupted a thread's first
+/// profiled call, while it registered its recorder and initialised the
+/// clock, entered a scope and waited for that registration for good. Fresh
+/// threads make their first call under a stream of signals: none hangs.
+#[test]
+fn handler_calls_during_a_threads_first_call_never_hang() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _watchdog = Watchdog::start("a thread's first call under signals");
+    // SAFETY: as in the test above: the handler only calls a profiled function.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    for i in 0..200 {
+        let (tx, rx) = mpsc::channel();
+        let go = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let t = {
+            let (go, done) = (Arc::clone(&go), Arc::clone(&done));
+            std::thread::Builder::new()
+                .name(format!("first-call-{i}"))
+                .spawn(move || {
+                    // SAFETY: `pthread_self` has no preconditions.
+                    tx.send(unsafe { libc::pthread_self() }).unwrap();
+                    while !go.load(Ordering::Acquire) {
+                        std::hint::spin_loop();
+                    }
+                    t1(1);
+                    done.store(true, Ordering::Release);
+                })
+                .unwrap()
+        };
+        let target = rx.recv().unwrap();
+        go.store(true, Ordering::Release);
+        let start = std::time::Instant::now();
+        while !done.load(Ordering::Acquire) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "thread {i} hung in its first call"
+            );
+            // SAFETY: the thread is alive until `done` is set.
+            unsafe { libc::pthread_kill(target, libc::SIGUSR1) };
+            std::thread::sleep(Duration::from_micros(5));
+        }
+        t.join().unwrap();
+    }
+    let p = profiler::snapshot();
+    p.validate().unwrap();
 }
