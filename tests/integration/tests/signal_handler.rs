@@ -129,7 +129,10 @@ fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
     assert_eq!(p.stats().total_time_ns(), p.root_time_ns());
     let handled = HANDLED.load(Ordering::Relaxed);
     let recorded = ncalls(&p, "in_handler");
-    let dropped = p.meta.calls_dropped_in_signal_handlers;
+    // Process-wide counts (the other test's handler calls included, the two
+    // run one at a time): a call from a handler that interrupted a thread's
+    // exit, after its recorder was retired, is counted at thread exit.
+    let dropped = p.meta.calls_dropped_in_signal_handlers + p.meta.calls_dropped_at_thread_exit;
     println!("sent {sent}, handled {handled}, recorded {recorded}, dropped {dropped}");
     assert!(handled > 500, "few signals were delivered: {handled}");
     assert_eq!(recorded + dropped, handled, "a handler call was lost");
