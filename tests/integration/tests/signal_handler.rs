@@ -55,6 +55,20 @@ extern "C" fn on_usr1(_sig: libc::c_int) {
     in_handler();
 }
 
+/// Installs `on_usr1` for SIGUSR1 (which the test process does not
+/// otherwise use).
+fn install_handler() {
+    // SAFETY: a zeroed `sigaction` with a valid handler, flags and an empty
+    // mask; the handler only calls a profiled function.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+}
+
 macro_rules! tree {
     ($($f:ident),*) => {
         $(
@@ -79,15 +93,7 @@ fn ten_thousand_handler_calls_while_the_thread_creates_call_paths() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _watchdog = Watchdog::start("signal handler test");
-    // SAFETY: installs a handler for SIGUSR1 (which the test process does
-    // not otherwise use); the handler only calls a profiled function.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_usr1 as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
-    }
+    install_handler();
     let done = Arc::new(AtomicBool::new(false));
     let (tx, rx) = mpsc::channel();
     let creator = {
@@ -151,14 +157,7 @@ fn handler_calls_during_a_threads_first_call_never_hang() {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _watchdog = Watchdog::start("a thread's first call under signals");
-    // SAFETY: as in the test above: the handler only calls a profiled function.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_usr1 as *const () as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
-    }
+    install_handler();
     for i in 0..200 {
         let (tx, rx) = mpsc::channel();
         let go = Arc::new(AtomicBool::new(false));
