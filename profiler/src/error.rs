@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 /// What went wrong reading or writing a profile or a report.
 ///
-/// Every message names the file and says what to do about it.
-#[derive(Debug)]
+/// Every message names the file and says what to do about it. `Debug` is
+/// the same one line as `Display`, so that `.unwrap()` reads well.
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing `path` failed.
@@ -21,6 +21,12 @@ pub enum Error {
         /// The file involved.
         path: PathBuf,
         /// What is wrong with it, and where.
+        message: String,
+    },
+    /// A profile breaks a rule of the data model (see
+    /// [`Profile::validate`](crate::Profile::validate)).
+    Invalid {
+        /// Which rule, and where.
         message: String,
     },
     /// A setting (an environment variable, an option) has an unusable value.
@@ -53,8 +59,15 @@ impl fmt::Display for Error {
         match self {
             Error::Io { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Format { path, message } => write!(f, "{}: {message}", path.display()),
+            Error::Invalid { message } => write!(f, "invalid profile: {message}"),
             Error::Config { setting, message } => write!(f, "{setting}: {message}"),
         }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
     }
 }
 

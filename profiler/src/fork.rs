@@ -13,10 +13,63 @@
 //! signals the profiler watched are back to their default action (the
 //! watcher thread is not copied by `fork`), and no checkpoints are written.
 
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
+
+/// The parts of the profiler that keep state across a `fork`, in the order
+/// their locks are taken before it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Part {
+    /// Running sessions and their endings.
+    Session,
+    /// The sampler thread.
+    Sampler,
+    /// The probe's calibration (taken before the registry, which a
+    /// calibration uses while it holds its own lock).
+    Calibration,
+    /// The recorder's thread registry.
+    Recorder,
+    /// The call-site registry.
+    Site,
+    /// The register of temporary files.
+    Fs,
+}
+
+/// The order in which the parts are reset in the child (the files first,
+/// the sessions last: they may start writing).
+const CHILD_ORDER: [Part; 6] = [
+    Part::Fs,
+    Part::Sampler,
+    Part::Calibration,
+    Part::Recorder,
+    Part::Site,
+    Part::Session,
+];
+
+/// What a part does around a `fork`: `prepare` takes its locks with
+/// [`hold`], and `child` resets its state in the child (after every lock
+/// was released).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hooks {
+    pub(crate) prepare: fn(),
+    pub(crate) child: fn(),
+}
+
+/// The registered hooks, by [`Part`].
+static HOOKS: [OnceLock<Hooks>; 6] = [const { OnceLock::new() }; 6];
+
+/// Registers what `part` does around a `fork` (the first registration of a
+/// part counts), and installs the handlers. Each part registers itself when
+/// it first has state to protect, so this module depends on none of them.
+pub(crate) fn register(part: Part, hooks: Hooks) {
+    let slot = &HOOKS[part as usize];
+    if slot.get().is_none() {
+        let _ = slot.set(hooks);
+    }
+    install();
+}
 
 /// Installs the handlers, once per process.
-pub(crate) fn install() {
+fn install() {
     #[cfg(unix)]
     {
         static INSTALLED: Once = Once::new();
@@ -33,11 +86,9 @@ pub(crate) fn install() {
 
 #[cfg(unix)]
 extern "C" fn prepare() {
-    crate::session::fork_prepare();
-    crate::sampler::fork_prepare();
-    crate::recorder::fork_prepare();
-    crate::site::fork_prepare();
-    crate::fs::fork_prepare();
+    for hooks in HOOKS.iter().filter_map(OnceLock::get) {
+        (hooks.prepare)();
+    }
 }
 
 #[cfg(unix)]
@@ -48,10 +99,11 @@ extern "C" fn parent() {
 #[cfg(unix)]
 extern "C" fn child() {
     release();
-    crate::fs::fork_child();
-    crate::sampler::fork_child();
-    crate::recorder::fork_child();
-    crate::session::fork_child();
+    for part in CHILD_ORDER {
+        if let Some(hooks) = HOOKS[part as usize].get() {
+            (hooks.child)();
+        }
+    }
 }
 
 /// A mutex that the fork handlers can hold across a `fork` and release in

@@ -1,4 +1,5 @@
-//! Writing files so that nothing is ever half-written or mixed.
+//! Reading files with a bound, and writing them so that nothing is ever
+//! half-written or mixed.
 //!
 //! Every file is first written under a temporary name of its own in the
 //! destination's directory (`.<name>.tmp.<pid>.<n>`, created exclusively,
@@ -11,7 +12,7 @@
 //! and stop any rename from starting before the process dies.
 
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -42,6 +43,13 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
     let dir = parent_dir(path);
+    crate::fork::register(
+        crate::fork::Part::Fs,
+        crate::fork::Hooks {
+            prepare: fork_prepare,
+            child: fork_child,
+        },
+    );
     let mut in_flight = IN_FLIGHT.lock();
     if ABANDONED.load(Ordering::SeqCst) {
         return Err(io::Error::new(
@@ -219,14 +227,14 @@ fn process_runs(pid: u32) -> bool {
 }
 
 /// Holds the file locks across a `fork` (see [`crate::fork`]).
-pub(crate) fn fork_prepare() {
+fn fork_prepare() {
     crate::fork::hold(&RENAMING);
     crate::fork::hold(&IN_FLIGHT);
 }
 
 /// In the child, the register of temporary files starts empty: those listed
 /// are the parent's.
-pub(crate) fn fork_child() {
+fn fork_child() {
     IN_FLIGHT.lock().clear();
 }
 
@@ -240,4 +248,66 @@ pub(crate) fn abandon() {
     for tmp in in_flight {
         let _ = fs::remove_file(tmp);
     }
+}
+
+/// Reads at most `limit` bytes of `path` (a file, a pipe or a device); a
+/// file with more is refused, naming the limit. After the first 64 KiB,
+/// reading goes on only if `keep_reading` says the first block may be the
+/// start of a valid input: an input that cannot be (`/dev/zero`) is
+/// returned as read so far, for its parser to say what is wrong with it.
+pub(crate) fn read_bounded(
+    path: &Path,
+    limit: u64,
+    keep_reading: fn(&[u8]) -> bool,
+) -> Result<Vec<u8>, Error> {
+    const BLOCK: u64 = 64 << 10;
+    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    // A regular file says its size: refuse a large one before reading it.
+    let known = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if let Some(len) = known.filter(|&len| len > limit) {
+        return Err(too_large(path, Some(len), limit));
+    }
+    let mut bytes = Vec::with_capacity(known.map_or(BLOCK, |n| n.min(limit)) as usize);
+    let mut reader = file.take(limit.saturating_add(1));
+    (&mut reader)
+        .take(BLOCK)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 == BLOCK && keep_reading(&bytes) {
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_large(path, None, limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(path: &Path, len: Option<u64>, limit: u64) -> Error {
+    let size = match len {
+        Some(len) => format!("{len} bytes"),
+        None => "more than that".to_owned(),
+    };
+    Error::format(
+        path,
+        format!(
+            "too large: the limit on an input is {limit} bytes{}, the file holds {size}",
+            in_units(limit)
+        ),
+    )
+}
+
+/// ` (1 GiB)`: `n` in the largest binary unit that divides it, if any.
+fn in_units(n: u64) -> String {
+    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if n >= 1 << shift && n % (1 << shift) == 0 {
+            return format!(" ({} {unit})", n >> shift);
+        }
+    }
+    String::new()
 }

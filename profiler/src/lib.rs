@@ -62,6 +62,7 @@ mod error;
 mod fork;
 mod fs;
 mod hash;
+pub mod load;
 mod output;
 pub mod profile;
 mod recorder;

@@ -58,6 +58,7 @@ static RUNNING: Lock<Option<Running>> = Lock::new(None);
 /// unless it runs already. Returns whether it runs: false where the platform
 /// has no procfs to read, or the thread could not be spawned.
 pub fn start_sampler(interval: Duration) -> bool {
+    fork_safe();
     let mut running = RUNNING.lock();
     if running.is_some() {
         return true;
@@ -101,15 +102,26 @@ pub fn stop_sampler() {
     }
 }
 
+/// Registers the sampler's `fork` hooks (before its locks are first taken).
+fn fork_safe() {
+    crate::fork::register(
+        crate::fork::Part::Sampler,
+        crate::fork::Hooks {
+            prepare: fork_prepare,
+            child: fork_child,
+        },
+    );
+}
+
 /// Holds the sampler's locks across a `fork` (see [`crate::fork`]).
-pub(crate) fn fork_prepare() {
+fn fork_prepare() {
     crate::fork::hold(&RUNNING);
     crate::fork::hold(&DATA);
 }
 
 /// In a forked child: the sampler thread is not there (`fork` copies only
 /// the forking thread), so it is forgotten, not joined.
-pub(crate) fn fork_child() {
+fn fork_child() {
     if let Some(r) = RUNNING.lock().take() {
         std::mem::forget(r);
     }
@@ -191,6 +203,7 @@ fn halve<T>(v: &mut Vec<T>) {
 /// The machine's and the process's sampled run queues, timed from the clock
 /// reading `epoch` (samples before it left out).
 pub(crate) fn sched(conv: Conversion, epoch: u64) -> Option<Sched> {
+    fork_safe();
     let guard = DATA.lock();
     let d = guard.as_ref()?;
     let mut s = Sched {
@@ -213,6 +226,7 @@ pub(crate) fn sched(conv: Conversion, epoch: u64) -> Option<Sched> {
 
 /// Thread `id`'s sampled CPU time: `[t_ns, cpu_ns, runqueue_ns]`.
 pub(crate) fn thread_samples(conv: Conversion, id: u64, epoch: u64) -> Vec<[u64; 3]> {
+    fork_safe();
     let guard = DATA.lock();
     let Some(d) = guard.as_ref() else {
         return Vec::new();

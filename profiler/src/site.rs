@@ -67,6 +67,13 @@ impl Site {
 
     #[cold]
     fn register(&'static self) -> u32 {
+        crate::fork::register(
+            crate::fork::Part::Site,
+            crate::fork::Hooks {
+                prepare: fork_prepare,
+                child: || {},
+            },
+        );
         let mut reg = REGISTRY.lock();
         // Re-check under the lock: another thread may have registered it.
         let id = self.id.load(Ordering::Acquire);
@@ -91,7 +98,7 @@ impl Site {
 
 /// Holds the site registry across a `fork` (see [`crate::fork`]); the
 /// child keeps the sites: they describe the program.
-pub(crate) fn fork_prepare() {
+fn fork_prepare() {
     crate::fork::hold(&REGISTRY);
 }
 

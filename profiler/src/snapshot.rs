@@ -177,7 +177,7 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         duration_ns: u64::try_from(START.0.elapsed().as_nanos()).unwrap_or(u64::MAX),
         clock: clock::source_name().to_owned(),
         ticks_per_second: conv.ticks_per_second(),
-        available_cores: crate::analysis::available_cores(),
+        available_cores: crate::sys::available_cores(),
         crate_version: env!("CARGO_PKG_VERSION").to_owned(),
         probe_cost: recorder::measured_probe_ticks().map(|(inner, outer)| {
             let ns_per_tick = conv.ns(1 << 20) as f64 / f64::from(1u32 << 20);
@@ -253,6 +253,7 @@ pub(crate) fn convert(
         )
         .with_cpu_samples(cpu_samples(t, conv, epoch))
         .with_open(t.open.clone())
+        .with_folded_threads(t.folded)
 }
 
 /// A thread's CPU curve: its time on a CPU and on a run queue at

@@ -606,6 +606,18 @@ impl EdgeIds {
     }
 }
 
+impl Profile {
+    /// cProfile's statistics, merged over all threads.
+    pub fn stats(&self) -> Stats<'_> {
+        Stats::new(self, None)
+    }
+
+    /// cProfile's statistics of one thread (an index into [`Profile::threads`]).
+    pub fn thread_stats(&self, thread: usize) -> Stats<'_> {
+        Stats::new(self, Some(thread))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};

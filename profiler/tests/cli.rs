@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
-use profiler::profile::file;
+use profiler::emit::{callgrind, chrome, json, prof, speedscope};
 use profiler::{Profile, Session, SortKey, profile};
 
 const BIN: &str = env!("CARGO_BIN_EXE_profiler");
@@ -312,7 +311,7 @@ fn merge_of_a_multi_process_run_gives_the_sum_and_keeps_the_pids() {
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     args.extend(["-o", prof.to_str().unwrap()]);
     ok(&args);
-    assert_eq!(std::fs::read(&prof).unwrap(), pstats_file::to_bytes(&m));
+    assert_eq!(std::fs::read(&prof).unwrap(), prof::to_bytes(&m));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -392,14 +391,14 @@ fn convert_writes_what_the_library_writes() {
     type Write = fn(&Profile, &mut Vec<u8>) -> std::io::Result<()>;
     let cases: [(&str, Write); 7] = [
         ("callgrind", |p, w| callgrind::write(p, None, w)),
-        ("prof", |p, w| pstats_file::write(p, w)),
+        ("prof", |p, w| prof::write(p, w)),
         ("flamegraph", |p, w| flamegraph::write_svg(p, w)),
         ("folded", |p, w| {
             flamegraph::write_folded(p, &FlamegraphOptions::default(), w)
         }),
         ("chrome", |p, w| chrome::write(p, w)),
         ("speedscope", |p, w| speedscope::write(p, w)),
-        ("json", |p, w| file::write(p, w)),
+        ("json", |p, w| json::write(p, w)),
     ];
     for (to, write) in cases {
         let out = dir.join(format!("out.{to}"));
@@ -854,7 +853,9 @@ fn dash_o_dash_writes_stdout() {
     assert_eq!(o.stdout, folded_of(&input));
     let o = run(&["merge", i, "-o", "-"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let merged = file::parse(&o.stdout, Path::new("-")).unwrap();
+    let merged = profiler::load::from_bytes(&o.stdout, Path::new("-"))
+        .unwrap()
+        .profile;
     assert_eq!(merged, Profile::load(&input).unwrap());
     let o = run(&["diff", i, i, "--svg", "-"]);
     assert!(o.status.success(), "{}", stderr(&o));

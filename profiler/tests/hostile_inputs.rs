@@ -4,7 +4,7 @@
 //!
 //! Every seed of `fuzz/seeds/` is mutated (bytes flipped, marshal codes and
 //! back-references inserted, slices repeated, lengths made huge, the file
-//! cut short) and fed to `import_prof::from_bytes` and `file::parse`.
+//! cut short) and fed to `load::from_bytes`.
 //! Whatever loads goes through every report, and a saved profile must load
 //! back equal. A panic anywhere fails the test; so does a peak resident
 //! memory (`VmHWM`) over 2 GiB. `PROFILER_HOSTILE_RUNS` sets the number of
@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use profiler::Profile;
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
-use profiler::profile::{file, import_prof};
+use profiler::emit::{callgrind, chrome, json, prof, speedscope};
 
 /// xorshift64*: deterministic, so a failure can be replayed.
 struct Rng(u64);
@@ -109,7 +108,7 @@ fn exercise(p: &Profile) {
         let _ = p.thread_stats(i).to_string();
     }
     let mut sink = Vec::new();
-    let _ = pstats_file::write(p, &mut sink);
+    let _ = prof::write(p, &mut sink);
     sink.clear();
     let _ = callgrind::write(p, None, &mut sink);
     sink.clear();
@@ -120,8 +119,11 @@ fn exercise(p: &Profile) {
     let _ = chrome::write(p, &mut sink);
     sink.clear();
     let _ = speedscope::write(p, &mut sink);
-    let bytes = file::to_bytes(p);
-    let back = file::parse(&bytes, Path::new("again.json")).expect("a saved profile loads");
+    let mut bytes = Vec::new();
+    json::write(p, &mut bytes).expect("a profile saves");
+    let back = profiler::load::from_bytes(&bytes, Path::new("again.json"))
+        .expect("a saved profile loads")
+        .profile;
     assert_eq!(&back, p, "save then load changes the profile");
 }
 
@@ -170,14 +172,10 @@ fn mutated_inputs_never_panic_and_stay_bounded() {
             };
             tried += 1;
             let start = Instant::now();
-            let result = if file::looks_like_prof(&input) {
-                import_prof::from_bytes(&input, path).map(|i| {
-                    i.profile.validate().expect("an imported profile is valid");
-                    i.profile
-                })
-            } else {
-                file::parse(&input, path)
-            };
+            let result = profiler::load::from_bytes(&input, path).map(|l| {
+                l.profile.validate().expect("a loaded profile is valid");
+                l.profile
+            });
             if let Ok(p) = result {
                 loaded += 1;
                 exercise(&p);

@@ -2,9 +2,9 @@
 //! time over the run), and the scheduler samples behind the two kinds of
 //! oversubscription.
 
-use serde::{Deserialize, Serialize};
-
-use crate::profile::{Profile, ThreadProfile};
+use crate::profile::{
+    Oversubscription, OversubscriptionKind, Profile, SchedSummary, ThreadProfile,
+};
 
 /// A sample series is judged (oversubscribed or not) only from this many
 /// samples in the run's window; fewer say nothing.
@@ -100,70 +100,6 @@ impl CpuCurve {
         let running = c1.saturating_sub(c0) + w1.saturating_sub(w0);
         Some((len.saturating_sub(running), len))
     }
-}
-
-/// Which kind of oversubscription.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum OversubscriptionKind {
-    /// This process had more runnable threads than the cores it may use:
-    /// its own threads (nested pools, too many workers) compete.
-    Process,
-    /// The machine had more runnable tasks than CPUs, other programs among
-    /// them: this process's threads waited for CPUs that others held.
-    Machine,
-    /// No operating-system data (an older profile, or no procfs): more
-    /// threads were *inside profiled scopes* than there are cores, which
-    /// counts threads blocked in a scope as busy.
-    Busy,
-}
-
-/// The evidence of one kind of oversubscription.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Oversubscription {
-    /// The kind.
-    pub kind: OversubscriptionKind,
-    /// The cores compared against: those the process may use (process and
-    /// busy kinds) or the machine's online CPUs (machine kind).
-    pub cores: u32,
-    /// The fraction of the samples (or of the runtime, for the busy kind)
-    /// with more runnable threads than `cores`.
-    pub fraction: f64,
-    /// The mean number of runnable threads (process kind: this process's;
-    /// machine kind: every task of the machine; busy kind: busy threads).
-    pub mean: f64,
-    /// The most at once.
-    pub peak: u32,
-    /// Machine kind: the mean number of runnable tasks of other programs.
-    pub others_mean: f64,
-}
-
-/// What the sampler saw over the run's window.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct SchedSummary {
-    /// Samples in the window.
-    pub samples: u64,
-    /// The sampling period, in nanoseconds.
-    pub interval_ns: u64,
-    /// The sampler thread's CPU time over the whole process, in nanoseconds.
-    pub sampler_cpu_ns: u64,
-    /// The mean and most of this process's runnable threads.
-    pub process_mean: f64,
-    /// See `process_mean`.
-    pub process_peak: u32,
-    /// The fraction of samples with more of them than the available cores.
-    pub process_over: f64,
-    /// The mean and most of the other programs' runnable tasks.
-    pub others_mean: f64,
-    /// See `others_mean`.
-    pub others_peak: u32,
-    /// The machine's online CPUs.
-    pub online_cpus: u32,
-    /// The fraction of samples with more runnable tasks in all (this
-    /// process's and others') than online CPUs, others among them.
-    pub machine_over: f64,
 }
 
 /// The sampler's figures over `[from, to]` (`None` when no sampler ran or

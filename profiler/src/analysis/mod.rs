@@ -46,20 +46,17 @@
 //! assert!(!s.oversubscribed);
 //! ```
 
-mod cores;
 mod cpu;
 mod intervals;
 mod parallel;
 mod text;
 
-pub use cores::available_cores;
-pub(crate) use cores::parse_cpu_list as parse_cpu_list_count;
-pub use cpu::{
-    MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, Oversubscription, OversubscriptionKind,
-    SchedSummary, WAITING_BLOCKED_FRACTION,
+pub use crate::profile::{
+    Concurrency, Efficiency, Oversubscription, OversubscriptionKind, ParallelSummary, Region,
+    RegionBusy, RegionCall, RuntimeSource, SchedSummary, ThreadBusy,
 };
+pub use crate::sys::available_cores;
+pub use cpu::{MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, WAITING_BLOCKED_FRACTION};
 pub use parallel::{
-    ACCEPTABLE_EFFICIENCY, Concurrency, Efficiency, MAX_REGION_CALLS, MAX_REGIONS,
-    OVERSUBSCRIPTION_MIN_FRACTION, ParallelSummary, Region, RegionBusy, RegionCall, RuntimeSource,
-    ThreadBusy, summarize,
+    ACCEPTABLE_EFFICIENCY, MAX_REGION_CALLS, MAX_REGIONS, OVERSUBSCRIPTION_MIN_FRACTION, summarize,
 };

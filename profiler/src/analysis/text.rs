@@ -2,7 +2,10 @@
 
 use std::fmt;
 
-use super::parallel::{ACCEPTABLE_EFFICIENCY, Efficiency, ParallelSummary, RuntimeSource, percent};
+use super::parallel::ACCEPTABLE_EFFICIENCY;
+use crate::profile::{
+    Efficiency, Oversubscription, OversubscriptionKind, ParallelSummary, RuntimeSource,
+};
 
 /// The most thread rows printed; beyond it the busiest are listed.
 const MAX_THREAD_ROWS: usize = 32;
@@ -73,6 +76,78 @@ fn write_efficiency(f: &mut fmt::Formatter<'_>, e: &Efficiency) -> fmt::Result {
 /// assert!(text.starts_with("Parallel summary"));
 /// assert!(text.contains("Whole run: load balance is measured over the workers of parallel regions"));
 /// ```
+impl ParallelSummary {
+    /// The oversubscription warning lines (one per kind, joined by newlines,
+    /// without a trailing newline), when
+    /// [`oversubscribed`](Self::oversubscribed):
+    /// `WARNING: oversubscribed (this process): ...`,
+    /// `WARNING: oversubscribed (the machine): ...`, or for a profile
+    /// without operating-system data `WARNING: oversubscribed: up to N busy
+    /// threads on M cores ...`.
+    pub fn warning(&self) -> Option<String> {
+        let lines: Vec<String> = self
+            .oversubscriptions
+            .iter()
+            .filter_map(|o| self.warning_line(o))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    fn warning_line(&self, o: &Oversubscription) -> Option<String> {
+        let advice = "limit nested thread pools (threads x inner threads <= cores)";
+        let samples = self.sched.map_or(0, |s| s.samples);
+        Some(match o.kind {
+            OversubscriptionKind::Process => format!(
+                "WARNING: oversubscribed (this process): {:.2} runnable threads on average, \
+                 up to {}, on {} cores; more than {} runnable in {:.0}% of {samples} samples; \
+                 {advice}",
+                o.mean,
+                o.peak,
+                o.cores,
+                o.cores,
+                100.0 * o.fraction
+            ),
+            OversubscriptionKind::Machine => format!(
+                "WARNING: oversubscribed (the machine): {:.2} runnable tasks on average on {} \
+                 CPUs, {:.2} of them other programs'; more than {} in {:.0}% of {samples} \
+                 samples; this run waited for CPUs that others held: its times are inflated \
+                 (run on an idle machine)",
+                o.mean,
+                o.cores,
+                o.others_mean,
+                o.cores,
+                100.0 * o.fraction
+            ),
+            OversubscriptionKind::Busy => {
+                let c = &self.concurrency;
+                let cores = c.cores?;
+                match (c.peak, c.over_cores_ns) {
+                    (Some(peak), Some(over)) => format!(
+                        "WARNING: oversubscribed: up to {peak} busy threads on {cores} cores; \
+                         more than {cores} busy for {} ({:.1}% of the runtime); {advice}",
+                        duration(over),
+                        percent(over, self.runtime_ns),
+                    ),
+                    _ => format!(
+                        "WARNING: oversubscribed: {:.2} busy threads on average on {cores} \
+                         cores; {advice}",
+                        c.mean
+                    ),
+                }
+            }
+        })
+    }
+}
+
+/// `part / whole` in percent (0 for an empty whole).
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
 impl fmt::Display for ParallelSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Parallel summary")?;

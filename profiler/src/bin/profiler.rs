@@ -26,8 +26,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, paraver, pstats_file, speedscope, timeline, write_output};
-use profiler::profile::{file, import_prof};
+use profiler::emit::{callgrind, chrome, paraver, prof, speedscope, timeline, write_output};
 use profiler::{Figures, Limit, Profile, SortKey, Stats};
 use regex::Regex;
 
@@ -270,7 +269,7 @@ const ENV_MAX_INPUT: &str = "PROFILER_MAX_INPUT";
 /// The largest input to read: `PROFILER_MAX_INPUT` bytes, or 1 GiB.
 fn max_input() -> Result<u64, Fail> {
     match std::env::var_os(ENV_MAX_INPUT) {
-        None => Ok(file::MAX_INPUT_BYTES),
+        None => Ok(profiler::load::MAX_INPUT_BYTES),
         Some(v) => match v.to_str().map(|s| s.trim().parse::<u64>()) {
             Some(Ok(n)) if n > 0 => Ok(n),
             _ => fail(
@@ -281,32 +280,15 @@ fn max_input() -> Result<u64, Fail> {
     }
 }
 
-/// Loads a `profile.json` or imports a `.prof`, printing a one-line note
-/// when a `.prof`'s figures could not all be represented exactly or its
-/// strings were not all UTF-8.
+/// Loads a `profile.json` or imports a `.prof`, printing its notes (a
+/// `.prof`'s figures that could not all be represented exactly, strings
+/// that were not UTF-8) when the command succeeds.
 fn load(path: &Path) -> Result<Profile, Fail> {
-    let bytes = file::read_bytes(path, max_input()?)?;
-    if !file::looks_like_prof(&bytes) {
-        return Ok(file::parse(&bytes, path)?);
+    let loaded = profiler::load::load(path, max_input()?)?;
+    for n in loaded.notes {
+        note(n);
     }
-    let import = import_prof::from_bytes(&bytes, path)?;
-    if let Some(first) = import.inexact.first() {
-        note(format!(
-            "{}: {} figure(s) could not be rebuilt exactly from pstats data \
-             (mutual recursion or inconsistent entries), e.g. {first}",
-            path.display(),
-            import.inexact_count
-        ));
-    }
-    if import.not_utf8 > 0 {
-        note(format!(
-            "{}: {} string(s) are not valid UTF-8 (a file name from a non-UTF-8 \
-             directory?): shown with U+FFFD in place of each bad sequence",
-            path.display(),
-            import.not_utf8
-        ));
-    }
-    Ok(import.profile)
+    Ok(loaded.profile)
 }
 
 fn load_all(paths: &[PathBuf]) -> Result<Profile, Fail> {
@@ -322,7 +304,7 @@ fn load_all(paths: &[PathBuf]) -> Result<Profile, Fail> {
         }
     };
     if profiles.len() > 1 {
-        if let Err(e) = file::check(&merged) {
+        if let Err(profiler::Error::Invalid { message: e }) = merged.validate() {
             return fail(
                 &paths[0].display().to_string(),
                 format!("cannot merge: {e}"),
@@ -458,12 +440,12 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
     refuse_inputs(&out, std::slice::from_ref(&a.file), "-o")?;
     write_output(&out, |w| match to {
         Format::Callgrind => callgrind::write(&profile, None, w),
-        Format::Prof => pstats_file::write(&profile, w),
+        Format::Prof => prof::write(&profile, w),
         Format::Flamegraph => flamegraph::write_svg(&profile, w),
         Format::Folded => flamegraph::write_folded(&profile, &FlamegraphOptions::default(), w),
         Format::Chrome => chrome::write(&profile, w),
         Format::Speedscope => speedscope::write(&profile, w),
-        Format::Json => file::write(&profile, w),
+        Format::Json => profiler::emit::json::write(&profile, w),
         // Three files, written above.
         Format::Paraver => Ok(()),
     })?;
@@ -534,9 +516,9 @@ fn merge(a: &MergeArgs) -> Result<(), Fail> {
     refuse_inputs(&a.output, &a.files, "-o")?;
     let profile = load_all(&a.files)?;
     if a.output.extension().is_some_and(|e| e == "prof") {
-        write_output(&a.output, |w| pstats_file::write(&profile, w))?;
+        write_output(&a.output, |w| prof::write(&profile, w))?;
     } else {
-        write_output(&a.output, |w| file::write(&profile, w))?;
+        write_output(&a.output, |w| profiler::emit::json::write(&profile, w))?;
     }
     Ok(())
 }

@@ -18,7 +18,7 @@
 //! line of the same file, which only macro expansions or merged profiles
 //! produce) are one row whose figures and edges are summed, as pstats'
 //! `Stats.add` sums entries with the same key. The `.prof` writer
-//! ([`pstats_file`](crate::emit::pstats_file)) uses the same rows, so Python
+//! ([`prof`](crate::emit::prof)) uses the same rows, so Python
 //! loading that file prints exactly this text.
 //!
 //! # Order

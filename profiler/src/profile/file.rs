@@ -20,16 +20,13 @@
 //! 3. its version is one this build reads ([`FORMAT_VERSION`]; a file from a
 //!    newer profiler is refused, saying both versions);
 //! 4. the profile's structure: serde's field and type checks, then
-//!    [`Profile::validate`], that timeline spans name existing sites, and that
-//!    the totals of calls and of nanoseconds fit in 63 bits (so that no sum in
-//!    the reports can overflow).
+//!    [`Profile::validate`] (trees, timeline spans naming existing sites,
+//!    totals of calls and of nanoseconds that fit in 63 bits).
 //!
-//! [`load_any`] also reads cProfile's `.prof` files (see
-//! [`import_prof`](crate::profile::import_prof)), telling the two apart by
-//! their first bytes.
+//! [`load`](crate::load) also reads cProfile's `.prof` files, telling the
+//! two apart by their first bytes.
 
-use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::de::IgnoredAny;
@@ -49,81 +46,18 @@ pub const FORMAT_VERSION: u64 = 1;
 /// read, instead of filling memory.
 pub const MAX_INPUT_BYTES: u64 = 1 << 30;
 
-/// Reads at most `limit` bytes of `path` (a file, a pipe or a device) for
-/// the loaders ([`Profile::load`], [`load_any`], the command-line tool, with
-/// [`MAX_INPUT_BYTES`]); a file with more is refused, naming the limit.
-///
-/// Reading stops early when the first block already shows that the input is
-/// neither a `.prof` nor JSON (`/dev/zero`): what was read is returned, and
-/// [`parse`] reports the same error it would for the whole file.
-pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, Error> {
-    const BLOCK: u64 = 64 << 10;
-    let file = fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    // A regular file says its size: refuse a large one before reading it.
-    let known = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len());
-    if let Some(len) = known.filter(|&len| len > limit) {
-        return Err(too_large(path, Some(len), limit));
-    }
-    let mut bytes = Vec::with_capacity(known.map_or(BLOCK, |n| n.min(limit)) as usize);
-    let mut reader = file.take(limit.saturating_add(1));
-    (&mut reader)
-        .take(BLOCK)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 == BLOCK && !cannot_be_a_profile(&bytes) {
-        reader
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(path, e))?;
-    }
-    if bytes.len() as u64 > limit {
-        return Err(too_large(path, None, limit));
-    }
-    Ok(bytes)
-}
-
-/// Whether the first bytes of a file show it is neither a `.prof` nor JSON:
-/// its first byte that is not whitespace (after a byte-order mark) cannot
-/// start a JSON value.
-fn cannot_be_a_profile(head: &[u8]) -> bool {
-    if looks_like_prof(head) {
-        return false;
-    }
+/// Whether the first bytes of a file may start a JSON value (after a
+/// byte-order mark and whitespace): what the bounded reader asks before it
+/// reads past the first block.
+pub(crate) fn may_be_json(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     match head.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b) => !matches!(
+        Some(b) => matches!(
             b,
             b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
         ),
-        None => false,
+        None => true,
     }
-}
-
-fn too_large(path: &Path, len: Option<u64>, limit: u64) -> Error {
-    let size = match len {
-        Some(len) => format!("{len} bytes"),
-        None => "more than that".to_owned(),
-    };
-    Error::format(
-        path,
-        format!(
-            "too large: the limit on an input is {limit} bytes{}, the file holds {size}",
-            in_units(limit)
-        ),
-    )
-}
-
-/// ` (1 GiB)`: `n` in the largest binary unit that divides it, if any.
-fn in_units(n: u64) -> String {
-    for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
-            return format!(" ({} {unit})", n >> shift);
-        }
-    }
-    String::new()
 }
 
 #[derive(Serialize)]
@@ -150,7 +84,7 @@ struct EnvelopeIn {
 }
 
 /// Writes `profile` as a versioned profile file (see the module docs) to `w`.
-pub fn write(profile: &Profile, w: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn write(profile: &Profile, w: &mut dyn Write) -> std::io::Result<()> {
     let envelope = EnvelopeOut {
         format: FORMAT_MARKER,
         version: FORMAT_VERSION,
@@ -161,7 +95,8 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// The profile file's bytes (see [`write()`]).
-pub fn to_bytes(profile: &Profile) -> Vec<u8> {
+#[cfg(test)]
+fn to_bytes(profile: &Profile) -> Vec<u8> {
     let mut out = Vec::new();
     // Writing to a `Vec` fails only if serialization fails, and every part of
     // the model serializes (maps have string keys, floats are finite or null).
@@ -172,7 +107,7 @@ pub fn to_bytes(profile: &Profile) -> Vec<u8> {
 /// Reads a profile file's bytes. `path` is only used in error messages.
 ///
 /// The checks and their messages are those of the module docs.
-pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
+pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
     // A UTF-8 byte-order mark (some Windows editors write one) is not JSON,
     // but says nothing wrong about the rest: skip it.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -250,85 +185,13 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
     let envelope: EnvelopeIn = serde_json::from_slice(bytes)
         .map_err(|e| Error::format(path, format!("invalid profile: {e}")))?;
     let profile = envelope.profile;
-    check(&profile).map_err(|e| Error::format(path, format!("invalid profile: {e}")))?;
+    super::check(&profile).map_err(|e| Error::format(path, format!("invalid profile: {e}")))?;
     Ok(profile)
-}
-
-/// The structural checks made on a loaded profile: [`Profile::validate`],
-/// timeline spans naming existing sites, and totals that fit in 63 bits.
-pub fn check(profile: &Profile) -> Result<(), String> {
-    profile.validate()?;
-    let n_sites = profile.sites.len();
-    let mut calls: u128 = 0;
-    let mut time: u128 = 0;
-    for t in &profile.threads {
-        for n in &t.nodes {
-            calls += u128::from(n.calls);
-            time += u128::from(n.time_ns);
-        }
-        if let Some((i, s)) = t
-            .timeline
-            .iter()
-            .enumerate()
-            .find(|(_, s)| s.site as usize >= n_sites)
-        {
-            return Err(format!(
-                "thread {} ({}): timeline span {i} names site {} of {n_sites}",
-                t.id, t.name, s.site
-            ));
-        }
-        if let Some(i) = t.timeline.iter().position(|s| {
-            s.start_ns
-                .checked_add(s.duration_ns)
-                .is_none_or(|e| e > MAX_TOTAL)
-        }) {
-            return Err(format!(
-                "thread {} ({}): timeline span {i} ends after 2^63 ns",
-                t.id, t.name
-            ));
-        }
-    }
-    if calls > u128::from(MAX_TOTAL) {
-        return Err(format!("{calls} calls in all: more than 2^63"));
-    }
-    if time > u128::from(MAX_TOTAL) {
-        return Err(format!(
-            "the nodes' times add up to {time} ns: more than 2^63"
-        ));
-    }
-    Ok(())
-}
-
-/// The largest total of calls or nanoseconds a loaded profile may hold.
-const MAX_TOTAL: u64 = i64::MAX as u64;
-
-/// Whether `bytes` look like a cProfile `.prof` (a marshalled dict) rather
-/// than JSON: a marshal dict starts with `{` (or `0xFB`, with the reference
-/// flag) followed by a tuple code or the end-of-dict `0`.
-pub fn looks_like_prof(bytes: &[u8]) -> bool {
-    match bytes {
-        [0xFB, ..] => true,
-        [b'{', next, ..] => matches!(next, b')' | b'(' | 0xA9 | 0xA8 | b'0' | b'r'),
-        _ => false,
-    }
-}
-
-/// Reads a saved profile (`profile.json`) or a cProfile `.prof`, whichever
-/// the file holds (see [`looks_like_prof`]). Notes about a `.prof` whose
-/// figures could not all be represented exactly are dropped; use
-/// [`import_prof::read`](crate::profile::import_prof::read) to get them.
-pub fn load_any(path: &Path) -> Result<Profile, Error> {
-    let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
-    if looks_like_prof(&bytes) {
-        Ok(crate::profile::import_prof::from_bytes(&bytes, path)?.profile)
-    } else {
-        parse(&bytes, path)
-    }
 }
 
 impl Profile {
     /// Saves the profile as a versioned `profile.json` (see
-    /// [`profile::file`](crate::profile::file)), atomically: the file appears
+    /// [`load`](crate::load)), atomically: the file appears
     /// complete or not at all.
     ///
     /// ```
@@ -342,7 +205,7 @@ impl Profile {
     /// # }
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        crate::emit::write_atomic(path.as_ref(), |w| write(self, w))
+        crate::fs::write_atomic(path.as_ref(), |w| write(self, w))
     }
 
     /// Loads a profile saved by [`Profile::save`]. The error says what is
@@ -351,14 +214,8 @@ impl Profile {
     /// [`MAX_INPUT_BYTES`] are read.
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, Error> {
         let path = path.as_ref();
-        let bytes = read_bytes(path, MAX_INPUT_BYTES)?;
+        let bytes = crate::fs::read_bounded(path, MAX_INPUT_BYTES, may_be_json)?;
         parse(&bytes, path)
-    }
-
-    /// Loads a saved `profile.json` or imports a cProfile `.prof`, whichever
-    /// the file holds (see [`load_any`]).
-    pub fn load_any(path: impl AsRef<Path>) -> Result<Profile, Error> {
-        load_any(path.as_ref())
     }
 }
 
@@ -486,29 +343,6 @@ mod tests {
     }
 
     #[test]
-    fn reads_stop_at_the_limit() {
-        let dir = std::env::temp_dir().join(format!("profiler-read-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let f = dir.join("big.json");
-        std::fs::write(&f, vec![b' '; 4096]).unwrap();
-        let e = read_bytes(&f, 1024).unwrap_err().to_string();
-        assert!(
-            e.ends_with(
-                "too large: the limit on an input is 1024 bytes (1 KiB), the file holds 4096 bytes"
-            ),
-            "{e}"
-        );
-        assert_eq!(read_bytes(&f, 4096).unwrap().len(), 4096);
-        #[cfg(target_os = "linux")]
-        {
-            // Not a profile: the first block is enough to tell.
-            let zero = read_bytes(Path::new("/dev/zero"), MAX_INPUT_BYTES).unwrap();
-            assert_eq!(zero.len(), 64 << 10);
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
     fn totals_must_fit() {
         let mut p = sample();
         p.threads[0].nodes[1].calls = u64::MAX;
@@ -518,14 +352,5 @@ mod tests {
         p.threads[0].timeline[0].site = 5;
         let e = err(&to_bytes(&p));
         assert!(e.contains("timeline span 0 names site 5 of 2"), "{e}");
-    }
-
-    #[test]
-    fn sniffs_prof_files() {
-        assert!(looks_like_prof(b"{)\x03z"));
-        assert!(looks_like_prof(b"\xfb\xa9\x03"));
-        assert!(looks_like_prof(b"{0"));
-        assert!(!looks_like_prof(b"{\"format\""));
-        assert!(!looks_like_prof(b"{ }"));
     }
 }

@@ -4,8 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Stats;
-
 /// Index of a [`SiteInfo`] in [`Profile::sites`].
 pub type SiteId = u32;
 
@@ -23,7 +21,7 @@ pub struct Profile {
     /// [`Profile::parallel_summary`]). It describes the threads as recorded:
     /// anything that changes them (merging) leaves it out.
     #[serde(default)]
-    pub parallel: Option<crate::analysis::ParallelSummary>,
+    pub parallel: Option<ParallelSummary>,
     /// How many threads were runnable over the run, from the sampler thread
     /// (see [`Sched`]); `None` when it did not run (or an older file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -192,8 +190,18 @@ impl SiteInfo {
 }
 
 mod compensate;
-pub mod file;
-pub mod import_prof;
+mod file;
+mod spans;
+mod summary;
+
+pub use file::{FORMAT_MARKER, FORMAT_VERSION, MAX_INPUT_BYTES};
+pub(crate) use file::{may_be_json, parse, write};
+pub use spans::{Placed, nest, overlapping};
+
+pub use summary::{
+    Concurrency, Efficiency, Oversubscription, OversubscriptionKind, ParallelSummary, Region,
+    RegionBusy, RegionCall, RuntimeSource, SchedSummary, ThreadBusy,
+};
 pub mod merge;
 
 /// One thread's calling-context tree.
@@ -204,6 +212,13 @@ pub struct ThreadProfile {
     pub id: u64,
     /// The thread's name, or `<unnamed>`.
     pub name: String,
+    /// How many exited threads this tree folds together: past a cap, the
+    /// recorder folds the oldest exited threads into one tree (named
+    /// `(N exited threads)`), so that memory stays bounded by call paths.
+    /// 0 for a tree of one thread. A folded tree is no worker of its own in
+    /// the parallel summary.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub folded_threads: u64,
     /// The id of the process that ran the thread.
     pub pid: u32,
     /// The tree's nodes. A node's parent always comes before it.
@@ -319,6 +334,7 @@ impl ThreadProfile {
         ThreadProfile {
             id,
             name: name.into(),
+            folded_threads: 0,
             pid,
             nodes,
             timeline: Vec::new(),
@@ -366,6 +382,13 @@ impl ThreadProfile {
     /// as calls still running (see [`ThreadProfile::open`]).
     pub fn with_open(mut self, open: Vec<u32>) -> Self {
         self.open = open;
+        self
+    }
+
+    /// The same tree marked as the fold of `n` exited threads (see
+    /// [`folded_threads`](Self::folded_threads)).
+    pub fn with_folded_threads(mut self, n: u64) -> Self {
+        self.folded_threads = n;
         self
     }
 
@@ -428,7 +451,7 @@ impl ThreadProfile {
 
     /// Checks the tree's structural rules: parents come first, sites exist,
     /// and no node's time is below the sum of its children's.
-    pub fn validate(&self, n_sites: usize) -> Result<(), String> {
+    pub(crate) fn check_tree(&self, n_sites: usize) -> Result<(), String> {
         let mut child_sum = vec![0u128; self.nodes.len()];
         for (i, n) in self.nodes.iter().enumerate() {
             if n.site as usize >= n_sites {
@@ -490,25 +513,25 @@ impl Profile {
         }
     }
 
-    /// cProfile's statistics, merged over all threads.
-    pub fn stats(&self) -> Stats<'_> {
-        Stats::new(self, None)
-    }
-
-    /// cProfile's statistics of one thread (an index into [`Profile::threads`]).
-    pub fn thread_stats(&self, thread: usize) -> Stats<'_> {
-        Stats::new(self, Some(thread))
-    }
-
     /// The sum over threads of the roots' inclusive time, in nanoseconds.
     pub fn root_time_ns(&self) -> u64 {
         self.threads.iter().map(ThreadProfile::root_time_ns).sum()
     }
 
-    /// Checks every thread's tree (see [`ThreadProfile::validate`]).
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the rules every loaded profile keeps: in each thread's tree,
+    /// parents come before their children, nodes name existing sites, and no
+    /// node's time is below the sum of its children's; timeline spans and
+    /// open calls name existing sites and nodes; and the totals of calls and
+    /// of nanoseconds fit in 63 bits (so that no sum in the reports can
+    /// overflow). The error says which rule broke, and where.
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        check(self).map_err(|message| crate::error::Error::Invalid { message })
+    }
+
+    /// Checks every thread's tree (see [`Profile::validate`]).
+    pub(crate) fn check_trees(&self) -> Result<(), String> {
         for t in &self.threads {
-            t.validate(self.sites.len())
+            t.check_tree(self.sites.len())
                 .map_err(|e| format!("thread {} ({}): {e}", t.id, t.name))?;
         }
         Ok(())
@@ -543,3 +566,50 @@ impl Profile {
         out
     }
 }
+
+/// The checks of [`Profile::validate`], failing with one line.
+pub(crate) fn check(profile: &Profile) -> Result<(), String> {
+    profile.check_trees()?;
+    let n_sites = profile.sites.len();
+    let mut calls: u128 = 0;
+    let mut time: u128 = 0;
+    for t in &profile.threads {
+        for n in &t.nodes {
+            calls += u128::from(n.calls);
+            time += u128::from(n.time_ns);
+        }
+        if let Some((i, s)) = t
+            .timeline
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.site as usize >= n_sites)
+        {
+            return Err(format!(
+                "thread {} ({}): timeline span {i} names site {} of {n_sites}",
+                t.id, t.name, s.site
+            ));
+        }
+        if let Some(i) = t.timeline.iter().position(|s| {
+            s.start_ns
+                .checked_add(s.duration_ns)
+                .is_none_or(|e| e > MAX_TOTAL)
+        }) {
+            return Err(format!(
+                "thread {} ({}): timeline span {i} ends after 2^63 ns",
+                t.id, t.name
+            ));
+        }
+    }
+    if calls > u128::from(MAX_TOTAL) {
+        return Err(format!("{calls} calls in all: more than 2^63"));
+    }
+    if time > u128::from(MAX_TOTAL) {
+        return Err(format!(
+            "the nodes' times add up to {time} ns: more than 2^63"
+        ));
+    }
+    Ok(())
+}
+
+/// The largest total of calls or nanoseconds a loaded profile may hold.
+const MAX_TOTAL: u64 = i64::MAX as u64;

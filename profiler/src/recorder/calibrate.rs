@@ -10,7 +10,7 @@ use crate::site::{Site, SiteName};
 
 /// Probe cost in ticks per call: (inside the call's interval, in all), the
 /// lowest of every calibration so far (`None` before the first).
-pub(super) static PROBE_TICKS: Lock<Option<(f64, f64)>> = Lock::new(None);
+static PROBE_TICKS: Lock<Option<(f64, f64)>> = Lock::new(None);
 static COMPENSATE: AtomicBool = AtomicBool::new(false);
 
 /// Turns overhead compensation on or off: snapshots then subtract the probe's
@@ -32,7 +32,20 @@ pub fn compensation() -> bool {
 /// The measured probe cost in ticks, if it was measured: the lowest inside
 /// and in all of every calibration so far.
 pub(crate) fn measured_probe_ticks() -> Option<(f64, f64)> {
+    fork_safe();
     *PROBE_TICKS.lock()
+}
+
+/// Registers the calibration's `fork` hooks (before its lock is first
+/// taken): its result is held across a `fork`.
+fn fork_safe() {
+    crate::fork::register(
+        crate::fork::Part::Calibration,
+        crate::fork::Hooks {
+            prepare: || crate::fork::hold(&PROBE_TICKS),
+            child: || {},
+        },
+    );
 }
 
 /// Measures the probe's cost again and returns the lowest so far, in ticks.
@@ -44,6 +57,7 @@ pub(crate) fn measured_probe_ticks() -> Option<(f64, f64)> {
 /// subtracting it can only under-compensate, never remove time the program
 /// spent.
 pub(crate) fn calibrate() -> (f64, f64) {
+    fork_safe();
     let measured = std::thread::Builder::new()
         .name("profiler-calibration".into())
         .spawn(measure)
@@ -84,7 +98,7 @@ fn bare(x: u64) -> u64 {
 
 #[inline(never)]
 fn probed(x: u64) -> u64 {
-    let _g = super::enter_enabled(&SITE);
+    let _g = super::scope::enter_enabled(&SITE);
     bare(x)
 }
 
@@ -101,7 +115,7 @@ fn measure() -> (f64, f64) {
     const ROUNDS: usize = 101;
     probed(0); // registers the thread and the site
     let node_ticks = || {
-        super::current()
+        super::scope::current()
             .map(|td| {
                 td.arena
                     .read()

@@ -37,7 +37,7 @@ impl<F: Future> Future for Instrumented<F> {
         let calls = u64::from(!this.counted);
         this.counted = true;
         let _scope = PollScope {
-            guard: Some(super::enter(this.site)),
+            guard: Some(super::scope::enter(this.site)),
             calls,
         };
         // SAFETY: `inner` is pinned because `self` is (see above).
@@ -48,7 +48,7 @@ impl<F: Future> Future for Instrumented<F> {
 /// Closes a poll's scope with the poll's call count, also when the poll
 /// panics (a plain guard would count a panicking later poll as a call).
 struct PollScope {
-    guard: Option<super::Guard>,
+    guard: Option<super::scope::Guard>,
     calls: u64,
 }
 

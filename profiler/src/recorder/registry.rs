@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::arena::NONE;
-use super::{RawSpan, ThreadData};
+use super::thread::ThreadData;
+use super::timeline::RawSpan;
 use crate::clock;
 use crate::hash::FastMap;
 
@@ -27,6 +28,8 @@ pub(crate) struct RawNode {
 pub(crate) struct RawThread {
     pub(crate) id: u64,
     pub(crate) name: String,
+    /// How many exited threads this tree folds together (0: one thread).
+    pub(crate) folded: u64,
     pub(crate) nodes: Vec<RawNode>,
     /// Logged scopes, in the order they ended.
     pub(crate) timeline: Vec<RawSpan>,
@@ -84,11 +87,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// Marker whose destructor runs when a thread exits.
 struct ExitHook {
     id: u64,
+    /// What the recorder does first (closes the thread's open frames).
+    on_exit: fn(),
 }
 
 impl Drop for ExitHook {
     fn drop(&mut self) {
-        super::close_current_thread();
+        (self.on_exit)();
         if let Some(d) = find_live(self.id) {
             d.os.exit_now();
         }
@@ -102,17 +107,21 @@ thread_local! {
     static EXIT_HOOK: std::cell::Cell<Option<ExitHook>> = const { std::cell::Cell::new(None) };
 }
 
-/// Creates the calling thread's recorder with `make(id, name)`, registers it,
+/// Creates the calling thread's recorder with `make(id, name)`, registers it
+/// (`on_exit` runs when the thread exits, before the recorder is retired),
 /// and returns the pointer that the thread-local slot keeps; `None` when the
 /// thread is already running its thread-local destructors and the profiler's
 /// exit hook is gone, so that the recorder could never be retired.
 pub(crate) fn register_current_thread(
     make: fn(u64, String) -> ThreadData,
+    on_exit: fn(),
 ) -> Option<*const ThreadData> {
     // Install the exit hook first: during thread-local destruction it may be
     // unavailable, and then nothing is registered (see `enter_first`).
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    EXIT_HOOK.try_with(|h| h.set(Some(ExitHook { id }))).ok()?;
+    EXIT_HOOK
+        .try_with(|h| h.set(Some(ExitHook { id, on_exit })))
+        .ok()?;
     let name = std::thread::current()
         .name()
         .unwrap_or("<unnamed>")
@@ -125,7 +134,6 @@ pub(crate) fn register_current_thread(
         Entry::Live(data)
     };
     REGISTRY.lock().entries.push(entry);
-    crate::fork::install();
     Some(ptr)
 }
 
@@ -222,6 +230,7 @@ fn capture_live(data: &ThreadData, open: bool) -> RawThread {
     RawThread {
         id: data.id,
         name: data.name.clone(),
+        folded: 0,
         nodes,
         timeline,
         timeline_dropped,
@@ -309,6 +318,7 @@ fn retire(id: u64) {
                 let folded = reg.folded.get_or_insert_with(|| RawThread {
                     id: 0,
                     name: String::new(),
+                    folded: 0,
                     nodes: Vec::new(),
                     timeline: Vec::new(),
                     timeline_dropped: 0,
@@ -323,6 +333,7 @@ fn retire(id: u64) {
                 });
                 fold_into(folded, &t);
                 folded.name = format!("({count} exited threads)");
+                folded.folded = count;
             }
         }
     }

@@ -31,36 +31,12 @@ use std::sync::Condvar;
 
 use crate::fork::Lock;
 
-use super::{Active, Session};
+use super::active::Active;
+use super::config::Session;
+use super::ending::Ending;
+use super::signals::signal_name;
 use crate::error::Error;
 use crate::profile::Profile;
-
-/// Why reports are being written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// The session guard was dropped or finished normally.
-    Return,
-    /// A panic ended the run (with its message).
-    Panic(String),
-    /// `exit` was called with this status (unknown where the platform does
-    /// not say).
-    Exit(Option<i32>),
-    /// A terminating signal.
-    Signal(i32),
-}
-
-impl Ending {
-    /// The profile's `ended_by`: `None` for a normal return.
-    pub(crate) fn describe(&self) -> Option<String> {
-        match self {
-            Ending::Return => None,
-            Ending::Panic(msg) => Some(format!("a panic: {msg}")),
-            Ending::Exit(Some(code)) => Some(format!("process::exit({code})")),
-            Ending::Exit(None) => Some("process::exit".to_owned()),
-            Ending::Signal(sig) => Some(signal_name(*sig)),
-        }
-    }
-}
 
 /// The sessions running now.
 pub(super) static ACTIVE: Lock<Vec<Active>> = Lock::new(Vec::new());
@@ -372,50 +348,18 @@ fn checkpoint_loop() {
     }
 }
 
-/// A signal's name (`SIGTERM`), or `signal N`.
-pub(crate) fn signal_name(sig: i32) -> String {
-    os::SIGNAL_NAMES
-        .iter()
-        .find(|(n, _)| *n == sig)
-        .map_or_else(|| format!("signal {sig}"), |(_, name)| (*name).to_owned())
-}
-
-/// The number of a dump signal named without its `SIG` prefix.
-pub(crate) fn dump_signal_number(name: &str) -> Option<i32> {
-    os::DUMP_SIGNALS
-        .iter()
-        .find(|(_, n)| n.strip_prefix("SIG") == Some(name))
-        .map(|(sig, _)| *sig)
-}
-
-/// Whether `sig` may be used as the dump signal.
-pub(crate) fn is_dump_signal(sig: i32) -> bool {
-    os::DUMP_SIGNALS.iter().any(|(n, _)| *n == sig)
-}
-
 /// The operating system's side: exit handlers and signals.
 #[cfg(unix)]
 mod os {
     use std::sync::atomic::{AtomicBool, Ordering};
 
-    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
+    use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::{Handle, Signals};
 
     use crate::fork::Lock;
 
     /// The terminating signals that end a session.
     const TERMINATING: [i32; 4] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT];
-
-    pub(super) const SIGNAL_NAMES: [(i32, &str); 6] = [
-        (SIGINT, "SIGINT"),
-        (SIGTERM, "SIGTERM"),
-        (SIGHUP, "SIGHUP"),
-        (SIGQUIT, "SIGQUIT"),
-        (SIGUSR1, "SIGUSR1"),
-        (SIGUSR2, "SIGUSR2"),
-    ];
-
-    pub(super) const DUMP_SIGNALS: [(i32, &str); 2] = [(SIGUSR1, "SIGUSR1"), (SIGUSR2, "SIGUSR2")];
 
     /// The watcher's handle, to add the dump signal later.
     static HANDLE: Lock<Option<Handle>> = Lock::new(None);
@@ -586,8 +530,6 @@ mod os {
 /// Without Unix signals and exit handlers, only the guard and panics write.
 #[cfg(not(unix))]
 mod os {
-    pub(super) const SIGNAL_NAMES: [(i32, &str); 0] = [];
-    pub(super) const DUMP_SIGNALS: [(i32, &str); 0] = [];
     pub(super) fn install_exit_handler() {}
     pub(super) fn install_signal_watcher() {}
     pub(super) fn watch_dump_signal(_sig: i32) {}

@@ -8,10 +8,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Session;
-
-/// `PROFILER_OUT`: the output directory.
-pub(crate) const OUT: &str = "PROFILER_OUT";
+use super::config::{OUT, Session};
 
 /// A variable's value, if set and not empty.
 fn var(name: &str) -> Option<OsString> {
@@ -77,15 +74,26 @@ fn number(
 pub(crate) fn parse_dump_signal(v: &str) -> Option<i32> {
     let name = v.trim().to_ascii_uppercase();
     let name = name.strip_prefix("SIG").unwrap_or(&name);
-    super::endings::dump_signal_number(name).or_else(|| {
+    super::signals::dump_signal_number(name).or_else(|| {
         name.parse::<i32>()
             .ok()
-            .filter(|&n| super::endings::is_dump_signal(n))
+            .filter(|&n| super::signals::is_dump_signal(n))
     })
 }
 
+impl Session {
+    /// A session configured from the environment: `PROFILER_OUT=dir` writes
+    /// every report into `dir` when the session ends (`%p` in `dir` becomes
+    /// the process id); the README lists the other `PROFILER_*` variables.
+    /// A value that cannot be used is reported, one line naming the variable
+    /// and the fix, when the session starts.
+    pub fn from_env() -> Self {
+        from_env()
+    }
+}
+
 /// The session that the environment describes, and the problems found.
-pub(crate) fn from_env() -> Session {
+fn from_env() -> Session {
     let mut s = Session::new();
     let mut problems = Vec::new();
     if let Some(dir) = var(OUT) {

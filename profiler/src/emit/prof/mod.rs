@@ -24,12 +24,17 @@
 //!   a profile with no calls gives.
 
 use std::io::{self, Write};
-use std::path::Path;
 
 use crate::emit::pstats_text::{Row, Table, seconds};
-use crate::error::Error;
+
+mod import;
+
 use crate::profile::Profile;
 use crate::stats::{Figures, Stats};
+pub use import::{
+    Import, MAX_NOTES, MAX_STRING_BYTES, PstatsEdge, PstatsFunction, from_bytes, parse, read,
+    to_profile,
+};
 
 const DICT: u8 = b'{';
 const NULL: u8 = b'0';
@@ -144,11 +149,14 @@ fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
     Ok(())
 }
 
-impl Profile {
-    /// Writes the `.prof` file that Python's `pstats.Stats` loads (merged
-    /// over all threads), atomically.
-    pub fn write_prof(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write(self, w))
+/// Whether `bytes` look like a cProfile `.prof` (a marshalled dict) rather
+/// than JSON: a marshal dict starts with `{` (or `0xFB`, with the reference
+/// flag) followed by a tuple code or the end-of-dict `0`.
+pub fn looks_like_prof(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xFB, ..] => true,
+        [b'{', next, ..] => matches!(next, b')' | b'(' | 0xA9 | 0xA8 | b'0' | b'r'),
+        _ => false,
     }
 }
 
@@ -199,5 +207,14 @@ mod tests {
         assert_eq!(out[0], b'u');
         assert_eq!(&out[1..5], &6i32.to_le_bytes());
         assert_eq!(&out[5..], "naïve".as_bytes());
+    }
+
+    #[test]
+    fn sniffs_prof_files() {
+        assert!(looks_like_prof(b"{)\x03z"));
+        assert!(looks_like_prof(b"\xfb\xa9\x03"));
+        assert!(looks_like_prof(b"{0"));
+        assert!(!looks_like_prof(b"{\"format\""));
+        assert!(!looks_like_prof(b"{ }"));
     }
 }

@@ -17,6 +17,10 @@
 //! Elsewhere (no procfs) every probe answers `None`: the analysis then falls
 //! back to the profiled (inclusive) time, as before, and says so.
 
+mod cores;
+
+pub use cores::available_cores;
+
 use std::path::PathBuf;
 
 /// The calling thread's OS id, when the platform tells it.
@@ -176,7 +180,7 @@ pub(crate) fn parse_loadavg(text: &str) -> Option<u32> {
 /// machine's runnable tasks compete for.
 pub(crate) fn online_cpus() -> Option<u32> {
     let text = std::fs::read_to_string("/sys/devices/system/cpu/online").ok()?;
-    crate::analysis::parse_cpu_list_count(text.trim()).and_then(|n| u32::try_from(n).ok())
+    cores::parse_cpu_list(text.trim()).and_then(|n| u32::try_from(n).ok())
 }
 
 #[cfg(test)]

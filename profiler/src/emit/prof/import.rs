@@ -1194,22 +1194,24 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Import, Error> {
     let mut import = to_profile(&funcs, &name)
         .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
     import.not_utf8 = not_utf8;
-    crate::profile::file::check(&import.profile)
+    crate::profile::check(&import.profile)
         .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
     Ok(import)
 }
 
 /// Reads and imports a `.prof` file (at most
-/// [`MAX_INPUT_BYTES`](crate::profile::file::MAX_INPUT_BYTES) of it).
+/// [`MAX_INPUT_BYTES`](crate::profile::MAX_INPUT_BYTES) of it).
 pub fn read(path: &Path) -> Result<Import, Error> {
-    let bytes = crate::profile::file::read_bytes(path, crate::profile::file::MAX_INPUT_BYTES)?;
+    let bytes = crate::fs::read_bounded(path, crate::profile::MAX_INPUT_BYTES, |head| {
+        super::looks_like_prof(head) || crate::profile::may_be_json(head)
+    })?;
     from_bytes(&bytes, path)
 }
 
 impl Profile {
     /// Imports a cProfile `.prof` file (see
-    /// [`profile::import_prof`](crate::profile::import_prof)); use
-    /// [`import_prof::read`](read) for the notes on figures that could not be
+    /// [`emit::prof`](crate::emit::prof)); use
+    /// [`prof::read`](read) for the notes on figures that could not be
     /// represented exactly.
     pub fn import_prof(path: impl AsRef<Path>) -> Result<Profile, Error> {
         read(path.as_ref()).map(|i| i.profile)

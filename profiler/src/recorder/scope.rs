@@ -1,0 +1,357 @@
+//! The hot path: opening and closing profiled scopes on the calling thread,
+//! and the run-time switch.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, compiler_fence};
+
+use super::arena::Node;
+use super::registry;
+use super::thread::{LOCAL, REGISTERING, ThreadData};
+use super::timeline;
+use crate::clock;
+use crate::site::Site;
+
+/// The runtime switch: when false, entering a scope records nothing.
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Turns recording on or off at run time. Scopes already open when it is
+/// turned off still close normally.
+pub fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Relaxed);
+}
+
+/// Whether recording is on (see [`set_enabled`]).
+pub fn is_enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// Calls not recorded because their thread had already retired its
+/// recorder (a profiled call from a thread-local destructor that runs after
+/// the profiler's own): counted here, never attached to a freed recorder.
+static LATE_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Calls left unrecorded because their thread was exiting (see `LATE_DROPPED`).
+pub(crate) fn late_dropped() -> u64 {
+    LATE_DROPPED.load(Ordering::Relaxed)
+}
+
+/// Calls not recorded because they interrupted the recorder's own
+/// bookkeeping on their thread (a profiled call in a signal handler that
+/// arrived while the thread was entering or leaving a scope).
+static REENTRANT_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+/// Calls left unrecorded because they interrupted the recorder (see `REENTRANT_DROPPED`).
+pub(crate) fn reentrant_dropped() -> u64 {
+    REENTRANT_DROPPED.load(Ordering::Relaxed)
+}
+
+/// Marks a thread's recorder busy while it lives (see `ThreadData::busy`).
+/// The compiler fences keep the flag's stores around the work they guard as
+/// a signal handler on the same thread sees them.
+struct Busy<'a>(&'a Cell<bool>);
+
+impl<'a> Busy<'a> {
+    #[inline(always)]
+    fn enter(td: &'a ThreadData) -> Option<Busy<'a>> {
+        if td.busy.get() {
+            REENTRANT_DROPPED.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        td.busy.set(true);
+        compiler_fence(Ordering::SeqCst);
+        Some(Busy(&td.busy))
+    }
+}
+
+impl Drop for Busy<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        compiler_fence(Ordering::SeqCst);
+        self.0.set(false);
+    }
+}
+
+/// A guard for an open profiled scope; closing it (dropping it) records the call.
+///
+/// Returned by [`profile_scope!`](crate::profile_scope) and used by
+/// `#[profile]`. It is `!Send`: a scope opens and closes on one thread.
+#[must_use = "the scope is closed (and recorded) when the guard is dropped"]
+pub struct Guard {
+    data: *const ThreadData,
+    /// Depth of the frame this guard opened; `u32::MAX` when inactive.
+    depth: u32,
+    /// Start tick of that frame, which identifies it.
+    start: u64,
+}
+
+const INACTIVE: u32 = u32::MAX;
+
+impl Guard {
+    #[inline(always)]
+    fn inactive() -> Guard {
+        Guard {
+            data: std::ptr::null(),
+            depth: INACTIVE,
+            start: 0,
+        }
+    }
+
+    /// Closes the frame, adding `calls` (1, or 0 for a resumed poll) to its node.
+    #[inline(always)]
+    pub(crate) fn close(self, calls: u64) {
+        let me = std::mem::ManuallyDrop::new(self);
+        me.finish(calls);
+    }
+
+    #[inline(always)]
+    fn finish(&self, calls: u64) {
+        if self.depth == INACTIVE {
+            return;
+        }
+        // The recorder this guard opened its frame in is still the thread's
+        // own only if `LOCAL` still points at it: at thread exit the registry
+        // closes the open frames, clears `LOCAL` and frees the recorder, and
+        // a guard dropped after that (one kept in another thread-local) must
+        // not touch it. Its frame was counted when it was closed at exit.
+        if LOCAL.with(Cell::get) != self.data {
+            return;
+        }
+        let end = clock::now();
+        // SAFETY: `data` is the thread's current recorder (checked above),
+        // kept alive by the registry while `LOCAL` points at it; the guard is
+        // `!Send`, so we are on that thread and nothing else writes the stack.
+        let td = unsafe { &*self.data };
+        // A guard of a signal handler that entered while the thread was busy
+        // is inactive; this one can only find the thread busy if it is
+        // dropped inside such a handler, out of order: leave the frame for
+        // the enclosing guard to close.
+        let Some(_busy) = Busy::enter(td) else {
+            return;
+        };
+        let depth = self.depth as usize;
+        let stack = &td.stack;
+        if stack.len() == depth + 1 {
+            // SAFETY: owner thread, and `depth < len`.
+            let top = unsafe { stack.at(depth) };
+            if top.start() == self.start {
+                let node = top.node();
+                // SAFETY: owner thread.
+                unsafe { stack.truncate(depth) };
+                close_frame(td, node, self.start, end, calls);
+                return;
+            }
+        }
+        // SAFETY: owner thread, as above.
+        unsafe { close_slow(td, depth, self.start, end, calls) };
+    }
+}
+
+/// Records a closed frame in its node, and on the timeline when it is on and
+/// the frame lasted long enough.
+#[inline(always)]
+fn close_frame(td: &ThreadData, node: *const Node, start: u64, end: u64, calls: u64) {
+    let ticks = end.wrapping_sub(start);
+    // SAFETY: frames point at nodes in this thread's arena, whose chunks are
+    // never freed or moved while the recorder lives.
+    let node = unsafe { &*node };
+    node.record(calls, ticks);
+    if ticks >= timeline::min_ticks() {
+        td.timeline.push(node.site_id(), start, ticks);
+    }
+}
+
+/// Closes frames when guards were leaked or dropped out of order: if this
+/// guard's frame is still open, every frame above it is closed at `end` (as
+/// cProfile closes unmatched frames), then its own; otherwise nothing happens.
+///
+/// # Safety
+/// Owner thread of `td` only.
+#[cold]
+#[inline(never)]
+unsafe fn close_slow(td: &ThreadData, depth: usize, start: u64, end: u64, calls: u64) {
+    let stack = &td.stack;
+    // SAFETY: owner thread (caller's contract), and `depth < len` is checked first.
+    if depth >= stack.len() || unsafe { stack.at(depth) }.start() != start {
+        return;
+    }
+    // SAFETY: owner thread.
+    unsafe { close_above(td, depth + 1, end) };
+    // SAFETY: owner thread; `depth` is the top now.
+    let node = unsafe { stack.at(depth) }.node();
+    // SAFETY: owner thread.
+    unsafe { stack.truncate(depth) };
+    close_frame(td, node, start, end, calls);
+}
+
+/// Closes every frame at or above `depth` at `end`, innermost first, one
+/// call each.
+///
+/// # Safety
+/// Owner thread of `td` only.
+unsafe fn close_above(td: &ThreadData, depth: usize, end: u64) {
+    let stack = &td.stack;
+    while stack.len() > depth {
+        let top = stack.len() - 1;
+        // SAFETY: owner thread, `top < len`.
+        let slot = unsafe { stack.at(top) };
+        let (node, start) = (slot.node(), slot.start());
+        // SAFETY: owner thread.
+        unsafe { stack.truncate(top) };
+        close_frame(td, node, start, end, 1);
+    }
+}
+
+impl Drop for Guard {
+    /// Only the "was this scope recorded" test is inlined into the caller;
+    /// the work of closing it is out of line, so that a disabled call site
+    /// costs a load and two predictable branches and no register spills.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.depth != INACTIVE {
+            finish_active(self);
+        }
+    }
+}
+
+#[inline(never)]
+fn finish_active(guard: &Guard) {
+    guard.finish(1);
+}
+
+/// Opens a scope for `site` on the calling thread.
+#[inline(always)]
+pub fn enter(site: &'static Site) -> Guard {
+    if !ENABLED.load(Ordering::Relaxed) {
+        return Guard::inactive();
+    }
+    enter_enabled(site)
+}
+
+/// Opens a scope whatever the run-time switch says. Out of line, so that the
+/// callers' prologues stay small when recording is off.
+#[inline(never)]
+pub(super) fn enter_enabled(site: &'static Site) -> Guard {
+    let data = LOCAL.with(Cell::get);
+    if data.is_null() {
+        return enter_first(site);
+    }
+    // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
+    // registry keeps alive; only this thread uses its stack.
+    unsafe { enter_on(data, site) }
+}
+
+/// This thread's recorder, if it has recorded.
+pub(super) fn current() -> Option<&'static ThreadData> {
+    let data = LOCAL.with(Cell::get);
+    // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
+    // registry keeps alive for as long as the thread runs.
+    (!data.is_null()).then(|| unsafe { &*data })
+}
+
+/// # Safety
+/// `data` must be the calling thread's recorder.
+#[inline(always)]
+unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
+    // SAFETY: guaranteed by the caller: this thread's live recorder.
+    let td = unsafe { &*data };
+    let Some(_busy) = Busy::enter(td) else {
+        return Guard::inactive();
+    };
+    let stack = &td.stack;
+    let depth = stack.len();
+    let parent = match depth {
+        0 => td.arena.root(),
+        // SAFETY: only the owning thread writes the stack; `depth - 1 < len`.
+        _ => unsafe { stack.at(depth - 1) }.node(),
+    };
+    // SAFETY: `parent` is a node of this thread's arena (the root or an open frame's).
+    let child = unsafe { td.arena.child(parent, site) };
+    let start = clock::now();
+    // SAFETY: owner thread; nothing pushed since `depth` was read.
+    unsafe { stack.push(depth, child, start) };
+    Guard {
+        data,
+        depth: depth as u32,
+        start,
+    }
+}
+
+/// First profiled call on this thread: create and register its recorder.
+#[cold]
+#[inline(never)]
+fn enter_first(site: &'static Site) -> Guard {
+    // A signal handler that interrupts this thread's registration (which
+    // initialises the clock and takes the registry's lock) and enters a
+    // scope must not start a second registration: it would wait for the
+    // first, which waits for the handler. Its call is dropped and counted.
+    if REGISTERING.with(|r| r.replace(true)) {
+        REENTRANT_DROPPED.fetch_add(1, Ordering::Relaxed);
+        return Guard::inactive();
+    }
+    compiler_fence(Ordering::SeqCst);
+    let guard = register_and_enter(site);
+    compiler_fence(Ordering::SeqCst);
+    REGISTERING.with(|r| r.set(false));
+    guard
+}
+
+/// [`enter_first`]'s work, with re-entry excluded.
+fn register_and_enter(site: &'static Site) -> Guard {
+    clock::init();
+    let Some(data) = registry::register_current_thread(ThreadData::new, close_current_thread)
+    else {
+        // The thread is past its thread-local destructors' start: a recorder
+        // registered now could never be retired. Count the call as dropped.
+        LATE_DROPPED.fetch_add(1, Ordering::Relaxed);
+        return Guard::inactive();
+    };
+    LOCAL.with(|l| l.set(data));
+    crate::fork::register(
+        crate::fork::Part::Recorder,
+        crate::fork::Hooks {
+            prepare: fork_prepare,
+            child: fork_child,
+        },
+    );
+    // SAFETY: `data` was just registered for this thread and is kept alive by the registry.
+    unsafe { enter_on(data, site) }
+}
+
+/// Holds the recorder's locks across a `fork` (see [`crate::fork`]).
+fn fork_prepare() {
+    registry::fork_prepare();
+}
+
+/// In the child: only the forking thread remains, counted from the fork.
+fn fork_child() {
+    let current = LOCAL.try_with(Cell::get).unwrap_or(std::ptr::null());
+    registry::fork_child(current);
+}
+
+/// Called by the registry when this thread exits: closes the thread's open
+/// frames (leaked guards, or guards kept in thread-locals that are destroyed
+/// later) at this moment, and detaches the recorder so that nothing on this
+/// thread touches it again.
+fn close_current_thread() {
+    let _ = LOCAL.try_with(|l| {
+        let data = l.replace(std::ptr::null());
+        if !data.is_null() {
+            // SAFETY: a non-null `LOCAL` points at this thread's recorder,
+            // still registered (it is retired after this returns).
+            unsafe { close_all(&*data, clock::now()) };
+        }
+    });
+}
+
+/// Closes every open frame at `end`, one call each, as cProfile closes
+/// unmatched frames; their guards, dropped later, then do nothing.
+///
+/// # Safety
+/// Must be called on the owning thread.
+unsafe fn close_all(td: &ThreadData, end: u64) {
+    let Some(_busy) = Busy::enter(td) else {
+        return;
+    };
+    // SAFETY: forwarded from the caller: the owning thread.
+    unsafe { close_above(td, 0, end) };
+}

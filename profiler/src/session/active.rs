@@ -1,0 +1,108 @@
+//! A running session: its settings, where it counts from, and how it takes
+//! its profile and writes its reports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::config::Session;
+use super::ending::Ending;
+use super::reports::{pstats_report, write_set};
+use crate::error::Error;
+use crate::profile::Profile;
+use crate::snapshot::Baseline;
+
+/// A running session, as the endings see it.
+#[derive(Clone, Debug)]
+pub(crate) struct Active {
+    pub(super) id: u64,
+    pub(super) config: Session,
+    /// Why the reports cannot be written (checked at the start).
+    pub(super) out_problem: Option<String>,
+    pub(super) baseline: Arc<Baseline>,
+}
+
+impl Active {
+    /// In a forked child: the session counts from the fork (the recorder
+    /// already subtracts the parent's calls).
+    pub(super) fn restart_in_fork_child(&mut self) {
+        self.baseline = Arc::new(Baseline::empty_now());
+    }
+
+    /// Takes the session's profile and writes its reports: at an `ending`,
+    /// or while the program still runs (`still_running` says why).
+    pub(super) fn write(
+        &self,
+        ending: Option<&Ending>,
+        still_running: Option<&str>,
+    ) -> Result<Profile, Error> {
+        // A second calibration, at the end of the run, for the lowest probe
+        // cost (see `calibrate`). Not at an exit or a signal, where no new
+        // thread should be started.
+        if crate::recorder::compensation() && matches!(ending, None | Some(Ending::Return)) {
+            crate::recorder::calibrate_now();
+        }
+        if ending.is_some() {
+            crate::stop_sampler();
+        }
+        let mut profile = crate::snapshot::snapshot_since(&self.baseline);
+        profile.meta.ended_by = ending.and_then(Ending::describe);
+        profile.meta.still_running = still_running.map(str::to_owned);
+        profile.parallel = Some(profile.parallel_summary());
+        if self.config.print_report && still_running.is_none() {
+            eprint!("{}", pstats_report(&profile));
+        }
+        if let Some(dir) = &self.config.output_dir {
+            if let Some(problem) = &self.out_problem {
+                return Err(Error::Config {
+                    setting: "profiler".to_owned(),
+                    message: format!("reports not written: {problem}"),
+                });
+            }
+            write_set(&profile, &expand_pid(dir), self.config.callgrind_per_thread)?;
+        }
+        Ok(profile)
+    }
+}
+
+/// `dir` with every `%p` replaced by this process's id and `%%` by `%`.
+pub(super) fn expand_pid(dir: &Path) -> PathBuf {
+    let pid = std::process::id().to_string();
+    let bytes = dir.as_os_str().as_encoded_bytes();
+    if !bytes.contains(&b'%') {
+        return dir.to_path_buf();
+    }
+    let mut out: Vec<u8> = Vec::with_capacity(bytes.len() + 8);
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1)) {
+            (b'%', Some(b'p')) => {
+                out.extend_from_slice(pid.as_bytes());
+                i += 2;
+            }
+            (b'%', Some(b'%')) => {
+                out.push(b'%');
+                i += 2;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    // SAFETY-free: the bytes are the original encoded bytes with ASCII
+    // substitutions at ASCII boundaries, which keeps them a valid encoding.
+    PathBuf::from(os_string_from(out, dir))
+}
+
+#[cfg(unix)]
+fn os_string_from(bytes: Vec<u8>, _original: &Path) -> std::ffi::OsString {
+    use std::os::unix::ffi::OsStringExt;
+    std::ffi::OsString::from_vec(bytes)
+}
+
+#[cfg(not(unix))]
+fn os_string_from(bytes: Vec<u8>, original: &Path) -> std::ffi::OsString {
+    String::from_utf8(bytes)
+        .map(Into::into)
+        .unwrap_or_else(|_| original.as_os_str().to_owned())
+}
