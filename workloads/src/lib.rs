@@ -55,6 +55,11 @@ pub const INSTRUMENTED: bool = cfg!(feature = "profile");
 /// The most threads a run may ask for.
 pub const MAX_THREADS: usize = 1024;
 
+/// The seed of every workload's random inputs unless set otherwise (the
+/// `seed` of [`axpy::Config`], [`sums::Config`], [`pi::Config`] and
+/// [`recursion::Config`]).
+pub const DEFAULT_SEED: u64 = 2024;
+
 /// An error of a workload run.
 #[derive(Debug)]
 pub enum Error {
@@ -161,6 +166,17 @@ impl Mode {
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A mode on the command line (`--mode`): the values are the [`Mode::name`]s.
+impl clap::ValueEnum for Mode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Mode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 

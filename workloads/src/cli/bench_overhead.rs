@@ -9,31 +9,34 @@ use workloads::scaling;
 use workloads::{Error, INSTRUMENTED, Mode, Workload};
 
 use super::sizes::SizeArgs;
-use super::{modes_for, select, threads_or_cores, validate};
+use super::{
+    Selection, at_least_one, modes_for, parallel_mode_help, thread_count, threads_or_cores,
+    validate,
+};
 
 /// The options of `bench-overhead`.
 #[derive(Args, Debug)]
 pub(crate) struct BenchArgs {
     /// A workload or `all`.
-    #[arg(default_value = "all")]
-    name: String,
+    #[arg(value_name = "NAME", default_value_t = Selection::All)]
+    name: Selection,
     /// The `workloads` binary built without instrumentation
     /// (`--no-default-features`).
     #[arg(long, default_value = "target/uninstrumented/release/workloads")]
     baseline: PathBuf,
     /// Rounds; each runs both binaries once (alternating which goes first),
     /// and the median over rounds is compared.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = at_least_one())]
     rounds: usize,
     /// Runs inside each `time` call (its median is the round's figure).
-    #[arg(long, short = 'r', default_value_t = 3)]
+    #[arg(long, short = 'r', default_value_t = 3, value_parser = at_least_one())]
     repeats: usize,
     /// Worker threads [default: the available cores].
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = thread_count())]
     threads: Option<usize>,
-    /// The mode [default: rayon].
-    #[arg(long, short = 'm')]
-    mode: Option<String>,
+    // The mode.
+    #[arg(long, short = 'm', help = parallel_mode_help())]
+    mode: Option<Mode>,
     #[command(flatten)]
     sizes: SizeArgs,
 }
@@ -84,16 +87,8 @@ fn time_with(
 
 pub(crate) fn bench_overhead(a: &BenchArgs) -> Result<(), Error> {
     let threads = threads_or_cores(a.threads)?;
-    let selected = select(&a.name)?;
-    let plan = modes_for(&selected, a.mode.as_deref(), |w| {
-        vec![w.default_parallel_mode()]
-    })?;
+    let plan = modes_for(a.name, a.mode, |w| vec![w.default_parallel_mode()])?;
     validate(&plan, &a.sizes.sizes())?;
-    if a.rounds == 0 || a.repeats == 0 {
-        return Err(Error::Invalid(
-            "--rounds and --repeats must be at least 1".into(),
-        ));
-    }
     if !INSTRUMENTED {
         return Err(Error::Invalid(
             "this build is not instrumented: run bench-overhead from the default build".into(),

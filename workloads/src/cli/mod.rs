@@ -9,16 +9,91 @@ pub(crate) mod scale;
 pub(crate) mod sizes;
 pub(crate) mod time;
 
+use std::fmt;
 use std::time::Instant;
 
-use workloads::{Error, Mode, Sizes, Workload};
+use clap::ValueEnum;
+use clap::builder::{PossibleValue, RangedU64ValueParser, TypedValueParser};
+use workloads::{Error, MAX_THREADS, Mode, Sizes, Workload};
 
-/// The workloads a name selects: one, or every one for `all`.
-fn select(name: &str) -> Result<Vec<Workload>, Error> {
-    if name == "all" {
-        Ok(Workload::ALL.to_vec())
-    } else {
-        Ok(vec![name.parse()?])
+/// The workloads a command runs: one, or every one (`all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Selection {
+    /// One workload.
+    One(Workload),
+    /// Every workload, in the order of [`Workload::ALL`].
+    All,
+}
+
+impl Selection {
+    /// Every selection: each workload, then `all`.
+    const VARIANTS: [Selection; Workload::ALL.len() + 1] = {
+        let mut v = [Selection::All; Workload::ALL.len() + 1];
+        let mut i = 0;
+        while i < Workload::ALL.len() {
+            v[i] = Selection::One(Workload::ALL[i]);
+            i += 1;
+        }
+        v
+    };
+
+    /// The selected workloads.
+    fn workloads(self) -> Vec<Workload> {
+        match self {
+            Selection::One(w) => vec![w],
+            Selection::All => Workload::ALL.to_vec(),
+        }
+    }
+
+    /// The name on the command line: the workload's, or `all`.
+    fn name(self) -> &'static str {
+        match self {
+            Selection::One(w) => w.name(),
+            Selection::All => "all",
+        }
+    }
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl ValueEnum for Selection {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Selection::VARIANTS
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.name()))
+    }
+}
+
+/// The parser of `--threads`: 1 to [`MAX_THREADS`].
+fn thread_count() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..=MAX_THREADS as u64)
+}
+
+/// The parser of counts of runs and rows (`--repeats`, `--top`): at least 1.
+fn at_least_one() -> impl TypedValueParser<Value = usize> {
+    RangedU64ValueParser::<usize>::new().try_map(|n| match n {
+        0 => Err("must be at least 1"),
+        n => Ok(n),
+    })
+}
+
+/// The help of `--mode` where the default is each workload's
+/// [`Workload::default_parallel_mode`].
+fn parallel_mode_help() -> String {
+    let mut modes: Vec<Mode> = Workload::ALL
+        .iter()
+        .map(|w| w.default_parallel_mode())
+        .collect();
+    modes.dedup();
+    match modes[..] {
+        [m] => format!("The mode [default: {m}]"),
+        _ => "The mode [default: the workload's parallel mode]".to_owned(),
     }
 }
 
@@ -32,14 +107,14 @@ fn threads_or_cores(threads: Option<usize>) -> Result<usize, Error> {
 /// The modes to run for each workload: the one asked for (each workload
 /// must have it), or `default(w)`.
 fn modes_for(
-    selected: &[Workload],
-    mode: Option<&str>,
+    selected: Selection,
+    mode: Option<Mode>,
     default: impl Fn(Workload) -> Vec<Mode>,
 ) -> Result<Vec<(Workload, Vec<Mode>)>, Error> {
-    let mode: Option<Mode> = mode.map(str::parse).transpose()?;
     selected
-        .iter()
-        .map(|&w| match mode {
+        .workloads()
+        .into_iter()
+        .map(|w| match mode {
             Some(m) => w.check_mode(m).map(|_| (w, vec![m])),
             None => Ok((w, default(w))),
         })

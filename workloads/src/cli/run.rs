@@ -9,26 +9,27 @@ use profiler::SortKey;
 use workloads::{Error, INSTRUMENTED, Mode, Sizes, Workload};
 
 use super::sizes::SizeArgs;
-use super::{modes_for, select, threads_or_cores, validate};
+use super::{Selection, at_least_one, modes_for, thread_count, threads_or_cores, validate};
 
 /// The options of `run`.
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
-    /// A workload (axpy, sums, pi, imbalance, amdahl, recursion) or `all`.
-    name: String,
+    /// A workload or `all`.
+    #[arg(value_name = "NAME")]
+    name: Selection,
     /// Worker threads [default: the available cores].
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = thread_count())]
     threads: Option<usize>,
-    /// Run only this mode (seq, threads, rayon, overlapped, element,
-    /// dynamic); with `all`, every workload must have it (seq, threads and
-    /// rayon are common to all) [default: every mode of each workload].
+    /// Run only this mode; with `all`, every workload must have it (seq,
+    /// threads and rayon are common to all) [default: every mode of each
+    /// workload].
     #[arg(long, short = 'm')]
-    mode: Option<String>,
+    mode: Option<Mode>,
     /// Folder for the reports (one subfolder per workload).
     #[arg(long, short = 'o', default_value = "profile-out")]
     out: PathBuf,
     /// Report rows printed per workload.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one())]
     top: usize,
     /// Also record a timeline (every scope of 5 us or more) and write the
     /// trace formats: trace.json (Perfetto), trace.prv/.pcf/.row (Paraver),
@@ -41,16 +42,12 @@ pub(crate) struct RunArgs {
 
 pub(crate) fn run(a: &RunArgs) -> Result<(), Error> {
     let threads = threads_or_cores(a.threads)?;
-    let selected = select(&a.name)?;
-    let plan = modes_for(&selected, a.mode.as_deref(), |w| w.modes().to_vec())?;
+    let plan = modes_for(a.name, a.mode, |w| w.modes().to_vec())?;
     let mut sizes = a.sizes.sizes();
     if sizes.axpy.work_dir.is_none() {
         sizes.axpy.work_dir = Some(a.out.join(Workload::Axpy.name()));
     }
     validate(&plan, &sizes)?;
-    if a.top == 0 {
-        return Err(Error::Invalid("--top must be at least 1".into()));
-    }
     if a.timeline {
         profiler::set_timeline(Some(profiler::TimelineConfig::default()));
     }

@@ -9,23 +9,26 @@ use workloads::scaling::{self, Measurement};
 use workloads::{Error, Mode, Workload};
 
 use super::sizes::SizeArgs;
-use super::{modes_for, select, timed_run, validate};
+use super::{
+    Selection, at_least_one, modes_for, parallel_mode_help, thread_count, timed_run, validate,
+};
 
 /// The options of `scale`.
 #[derive(Args, Debug)]
 pub(crate) struct ScaleArgs {
     /// A workload or `all`.
-    name: String,
+    #[arg(value_name = "NAME")]
+    name: Selection,
     /// Thread counts, comma-separated [default: 1, 2, 4, ... up to the
     /// available cores].
-    #[arg(long, short = 't', value_delimiter = ',')]
+    #[arg(long, short = 't', value_delimiter = ',', value_parser = thread_count())]
     threads: Vec<usize>,
     /// Runs per thread count; the median is kept.
-    #[arg(long, short = 'r', default_value_t = 3)]
+    #[arg(long, short = 'r', default_value_t = 3, value_parser = at_least_one())]
     repeats: usize,
-    /// The mode to scale [default: rayon].
-    #[arg(long, short = 'm')]
-    mode: Option<String>,
+    // The mode to scale.
+    #[arg(long, short = 'm', help = parallel_mode_help().replacen("The mode", "The mode to scale", 1))]
+    mode: Option<Mode>,
     /// Folder for speedup.svg (one subfolder per workload).
     #[arg(long, short = 'o', default_value = "profile-out")]
     out: PathBuf,
@@ -46,10 +49,7 @@ fn default_thread_counts() -> Vec<usize> {
 }
 
 pub(crate) fn scale(a: &ScaleArgs) -> Result<(), Error> {
-    let selected = select(&a.name)?;
-    let plan = modes_for(&selected, a.mode.as_deref(), |w| {
-        vec![w.default_parallel_mode()]
-    })?;
+    let plan = modes_for(a.name, a.mode, |w| vec![w.default_parallel_mode()])?;
     let sizes = a.sizes.sizes();
     validate(&plan, &sizes)?;
     let mut counts = if a.threads.is_empty() {
@@ -62,9 +62,6 @@ pub(crate) fn scale(a: &ScaleArgs) -> Result<(), Error> {
         .try_for_each(|&t| workloads::check_threads(t))?;
     counts.sort_unstable();
     counts.dedup();
-    if a.repeats == 0 {
-        return Err(Error::Invalid("--repeats must be at least 1".into()));
-    }
     let cores = workloads::available_cores();
     if counts.iter().any(|&p| p > cores) {
         println!(

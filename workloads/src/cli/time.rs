@@ -1,25 +1,29 @@
 //! `workloads time`: times a workload's run phase, without reports.
 
 use clap::Args;
-use workloads::Error;
 use workloads::scaling;
+use workloads::{Error, Mode};
 
 use super::sizes::SizeArgs;
-use super::{modes_for, select, threads_or_cores, timed_run, validate};
+use super::{
+    Selection, at_least_one, modes_for, parallel_mode_help, thread_count, threads_or_cores,
+    timed_run, validate,
+};
 
 /// The options of `time`.
 #[derive(Args, Debug)]
 pub(crate) struct TimeArgs {
     /// A workload or `all`.
-    name: String,
+    #[arg(value_name = "NAME")]
+    name: Selection,
     /// Worker threads [default: the available cores].
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', value_parser = thread_count())]
     threads: Option<usize>,
-    /// The mode [default: rayon].
-    #[arg(long, short = 'm')]
-    mode: Option<String>,
+    // The mode.
+    #[arg(long, short = 'm', help = parallel_mode_help())]
+    mode: Option<Mode>,
     /// Runs; the median and the minimum are printed.
-    #[arg(long, short = 'r', default_value_t = 3)]
+    #[arg(long, short = 'r', default_value_t = 3, value_parser = at_least_one())]
     repeats: usize,
     #[command(flatten)]
     sizes: SizeArgs,
@@ -27,15 +31,9 @@ pub(crate) struct TimeArgs {
 
 pub(crate) fn time(a: &TimeArgs) -> Result<(), Error> {
     let threads = threads_or_cores(a.threads)?;
-    let selected = select(&a.name)?;
-    let plan = modes_for(&selected, a.mode.as_deref(), |w| {
-        vec![w.default_parallel_mode()]
-    })?;
+    let plan = modes_for(a.name, a.mode, |w| vec![w.default_parallel_mode()])?;
     let sizes = a.sizes.sizes();
     validate(&plan, &sizes)?;
-    if a.repeats == 0 {
-        return Err(Error::Invalid("--repeats must be at least 1".into()));
-    }
     for (w, modes) in &plan {
         let input = workloads::prepare(*w, &sizes, threads)?;
         for &m in modes {
