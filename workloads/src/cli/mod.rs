@@ -97,9 +97,15 @@ fn parallel_mode_help() -> String {
     }
 }
 
+/// The cores this process may use, as the profiler counts them (affinity
+/// and cgroup CPU quotas): the same figure as the reports' parallel summary.
+fn available_cores() -> usize {
+    usize::try_from(profiler::analysis::available_cores()).unwrap_or(usize::MAX)
+}
+
 /// The thread count asked for, or the available cores; checked.
 fn threads_or_cores(threads: Option<usize>) -> Result<usize, Error> {
-    let t = threads.unwrap_or_else(workloads::available_cores);
+    let t = threads.unwrap_or_else(available_cores);
     workloads::check_threads(t)?;
     Ok(t)
 }

@@ -6,10 +6,13 @@ use std::time::Instant;
 
 use clap::Args;
 use profiler::SortKey;
+use profiler::analysis::Efficiency;
 use workloads::{Error, INSTRUMENTED, Mode, Sizes, Workload};
 
 use super::sizes::SizeArgs;
-use super::{Selection, at_least_one, modes_for, thread_count, threads_or_cores, validate};
+use super::{
+    Selection, at_least_one, available_cores, modes_for, thread_count, threads_or_cores, validate,
+};
 
 /// The options of `run`.
 #[derive(Args, Debug)]
@@ -58,7 +61,7 @@ pub(crate) fn run(a: &RunArgs) -> Result<(), Error> {
     println!(
         "workloads: {} on {threads} thread(s), {} core(s) available, instrumentation {}",
         a.name,
-        workloads::available_cores(),
+        available_cores(),
         if INSTRUMENTED { "on" } else { "compiled out" }
     );
     for (w, modes) in &plan {
@@ -98,21 +101,8 @@ fn run_one(
     for (m, answer, s) in &results {
         println!("   {:<10} {:>10}   {}", m.name(), secs(*s), answer.text);
         let busy = workloads::worker_busy(&run.profile, w, *m);
-        let times: Vec<f64> = busy.iter().map(|b| b.1).collect();
-        if let Some(lb) = workloads::load_balance(&times) {
-            let list: Vec<String> = busy
-                .iter()
-                .map(|(name, s)| {
-                    format!("{} {}", name.rsplit('-').next().unwrap_or(name), secs(*s))
-                })
-                .collect();
-            println!(
-                "   {:<10} {:>10}   busy per worker: {}; load balance {:.2}",
-                "",
-                "",
-                list.join(", "),
-                lb
-            );
+        if let Some(line) = busy_line(&busy, (s * 1e9) as u64) {
+            println!("   {:<10} {:>10}   {line}", "", "");
         }
     }
     if let Some((first, rest)) = results.split_first() {
@@ -154,5 +144,76 @@ fn secs(s: f64) -> String {
         format!("{s:.3} s")
     } else {
         format!("{:.1} ms", s * 1e3)
+    }
+}
+
+/// The busy time of each worker and the profiler's load balance of them
+/// ([`Efficiency::from_busy`]): `busy per worker: 0 1.100 s, 1 27.0 ms; load
+/// balance 0.51`. A thread with no profiled time is not a worker there, so
+/// it is left out of the balance and counted as idle. `None` for fewer than
+/// two threads, or when none did work.
+fn busy_line(busy: &[(String, u64)], runtime_ns: u64) -> Option<String> {
+    if busy.len() < 2 {
+        return None;
+    }
+    let e = Efficiency::from_busy(busy.iter().map(|b| b.1), runtime_ns)?;
+    let list: Vec<String> = busy
+        .iter()
+        .map(|(name, ns)| {
+            let worker = name.rsplit('-').next().unwrap_or(name);
+            format!("{worker} {}", secs(*ns as f64 * 1e-9))
+        })
+        .collect();
+    let idle = match busy.len().saturating_sub(e.workers as usize) {
+        0 => String::new(),
+        n => format!(" over the busy threads ({n} idle)"),
+    };
+    Some(format!(
+        "busy per worker: {}; load balance {:.2}{idle}",
+        list.join(", "),
+        e.load_balance
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn busy(ns: &[u64]) -> Vec<(String, u64)> {
+        ns.iter()
+            .enumerate()
+            .map(|(i, &ns)| (format!("imbalance-threads-{i}"), ns))
+            .collect()
+    }
+
+    #[test]
+    fn load_balance_line_is_the_profilers() {
+        let line = busy_line(&busy(&[1_100_000_000, 27_000_000]), 1_200_000_000).unwrap();
+        let lb = Efficiency::from_busy([1_100_000_000, 27_000_000], 0)
+            .unwrap()
+            .load_balance;
+        assert_eq!(
+            line,
+            format!("busy per worker: 0 1.100 s, 1 27.0 ms; load balance {lb:.2}")
+        );
+        assert!(line.ends_with("load balance 0.51"), "{line}");
+    }
+
+    /// An idle worker (no profiled time) is not a worker for the profiler:
+    /// the balance is over the busy threads, and the line says so (the
+    /// workloads' own formula counted it as a zero: 0.50 here).
+    #[test]
+    fn idle_worker_is_named_not_averaged() {
+        let line = busy_line(&busy(&[900_000_000, 0]), 1_000_000_000).unwrap();
+        assert_eq!(
+            line,
+            "busy per worker: 0 900.0 ms, 1 0.0 ms; load balance 1.00 over the busy threads (1 idle)"
+        );
+    }
+
+    #[test]
+    fn no_line_for_one_worker_or_no_work() {
+        assert_eq!(busy_line(&busy(&[900]), 1_000), None);
+        assert_eq!(busy_line(&busy(&[0, 0]), 1_000), None);
     }
 }

@@ -10,7 +10,8 @@ use workloads::{Error, Mode, Workload};
 
 use super::sizes::SizeArgs;
 use super::{
-    Selection, at_least_one, modes_for, parallel_mode_help, thread_count, timed_run, validate,
+    Selection, at_least_one, available_cores, modes_for, parallel_mode_help, thread_count,
+    timed_run, validate,
 };
 
 /// The options of `scale`.
@@ -38,7 +39,7 @@ pub(crate) struct ScaleArgs {
 
 /// Powers of two up to the available cores, and the core count itself.
 fn default_thread_counts() -> Vec<usize> {
-    let cores = workloads::available_cores();
+    let cores = available_cores();
     let mut v: Vec<usize> = std::iter::successors(Some(1usize), |&p| Some(p * 2))
         .take_while(|&p| p <= cores)
         .collect();
@@ -62,7 +63,7 @@ pub(crate) fn scale(a: &ScaleArgs) -> Result<(), Error> {
         .try_for_each(|&t| workloads::check_threads(t))?;
     counts.sort_unstable();
     counts.dedup();
-    let cores = workloads::available_cores();
+    let cores = available_cores();
     if counts.iter().any(|&p| p > cores) {
         println!(
             "note: {cores} core(s) available: counts above that oversubscribe the machine \
