@@ -54,7 +54,7 @@ impl Default for Config {
             files: 32,
             nums_per_file: 1_000_000,
             alpha: 2.5,
-            seed: 2024,
+            seed: crate::DEFAULT_SEED,
             work_dir: None,
         }
     }

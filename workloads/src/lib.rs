@@ -55,6 +55,11 @@ pub const INSTRUMENTED: bool = cfg!(feature = "profile");
 /// The most threads a run may ask for.
 pub const MAX_THREADS: usize = 1024;
 
+/// The seed of every workload's random inputs unless set otherwise (the
+/// `seed` of [`axpy::Config`], [`sums::Config`], [`pi::Config`] and
+/// [`recursion::Config`]).
+pub const DEFAULT_SEED: u64 = 2024;
+
 /// An error of a workload run.
 #[derive(Debug)]
 pub enum Error {
@@ -161,6 +166,17 @@ impl Mode {
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// A mode on the command line (`--mode`): the values are the [`Mode::name`]s.
+impl clap::ValueEnum for Mode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Mode::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
     }
 }
 
@@ -346,11 +362,6 @@ pub fn check_threads(threads: usize) -> Result<(), Error> {
     } else {
         Ok(())
     }
-}
-
-/// The number of cores this process may use (at least 1).
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The answer of one run, for printing and for checking that every mode
@@ -592,31 +603,18 @@ pub fn restrict(mut p: Profile, keep: impl Fn(&profiler::ThreadProfile) -> bool)
 
 /// Busy time of each worker thread of `mode` in a run's profile (the time
 /// inside profiled calls, which is where these threads work), in thread
-/// order, as `(thread name, seconds)`.
-pub fn worker_busy(profile: &Profile, workload: Workload, mode: Mode) -> Vec<(String, f64)> {
+/// order, as `(thread name, nanoseconds)`. For the load balance of these
+/// times, see [`profiler::analysis::Efficiency::from_busy`].
+pub fn worker_busy(profile: &Profile, workload: Workload, mode: Mode) -> Vec<(String, u64)> {
     let prefix = format!("{workload}-{mode}-");
-    let mut busy: Vec<(String, f64)> = profile
+    let mut busy: Vec<(String, u64)> = profile
         .threads
         .iter()
         .filter(|t| t.name.starts_with(&prefix))
-        .map(|t| (t.name.clone(), t.root_time_ns() as f64 * 1e-9))
+        .map(|t| (t.name.clone(), t.root_time_ns()))
         .collect();
     // Numbered workers in number order; named ones (pipeline stages) keep
     // the order in which they started recording.
     busy.sort_by_key(|(name, _)| name[prefix.len()..].parse::<usize>().ok());
     busy
-}
-
-/// Load balance (POP metric): average busy time over maximum busy time,
-/// 1.0 when every worker was busy as long as the busiest. `None` for fewer
-/// than two workers.
-pub fn load_balance(busy: &[f64]) -> Option<f64> {
-    if busy.len() < 2 {
-        return None;
-    }
-    let max = busy.iter().copied().fold(0.0, f64::max);
-    if max <= 0.0 {
-        return None;
-    }
-    Some(busy.iter().sum::<f64>() / busy.len() as f64 / max)
 }

@@ -29,7 +29,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             samples: 400_000_000,
-            seed: 2024,
+            seed: crate::DEFAULT_SEED,
         }
     }
 }

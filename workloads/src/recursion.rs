@@ -36,7 +36,7 @@ impl Default for Config {
         Config {
             n: 1024,
             leaf: 64,
-            seed: 2024,
+            seed: crate::DEFAULT_SEED,
         }
     }
 }

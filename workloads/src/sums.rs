@@ -41,7 +41,7 @@ impl Default for Config {
         Config {
             arrays: 8,
             len: 8_000_000,
-            seed: 2024,
+            seed: crate::DEFAULT_SEED,
         }
     }
 }
