@@ -48,7 +48,7 @@
 //! functions, so that every call has an arc. The extra functions show each
 //! thread's total time.
 //!
-//! # Names
+//! # Compressed
 //!
 //! Functions are named by [`SiteInfo::name`](crate::SiteInfo::name). KCacheGrind
 //! identifies a function by its name and the *base name* of its file (older
@@ -58,19 +58,20 @@
 //! control characters in names, file names and the command line are written
 //! as spaces, and names are trimmed.
 //!
-//! Names are compressed (`fn=(3) name` once, `fn=(3)` after). A `cfl=` line
+//! Compressed are compressed (`fn=(3) name` once, `fn=(3)` after). A `cfl=` line
 //! precedes every call into a function of another file (KCacheGrind forgets
 //! it after each call, and without it the readers take the caller's file);
 //! calls within a file leave it out, which keeps `callgrind_annotate`'s names
 //! consistent when it shortens absolute `fl=` paths under its working
 //! directory (it does not shorten `cfl=` ones).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::names;
 use crate::error::Error;
+use crate::hash::FastMap;
 use crate::profile::{Profile, ThreadProfile};
 
 /// Writes `profile` in callgrind format to `w`: every thread merged
@@ -160,7 +161,7 @@ struct Func {
 
 /// Costs of one caller -> callee arc.
 #[derive(Default, Clone, Copy)]
-struct Arc {
+struct ArcCost {
     /// Calls made along the arc (every one, nested or not).
     calls: u64,
     /// Inclusive time (see the module docs for which calls count).
@@ -173,7 +174,7 @@ struct Arc {
 struct Model {
     funcs: Vec<Func>,
     /// (caller, callee) and costs, sorted by caller then callee.
-    arcs: Vec<((u32, u32), Arc)>,
+    arcs: Vec<((u32, u32), ArcCost)>,
 }
 
 impl Model {
@@ -183,7 +184,7 @@ impl Model {
         let mut site_fid: Vec<Option<u32>> = vec![None; profile.sites.len()];
         let mut table = ArcTable::default();
         // Per thread (position in `threads`): top-level function -> arc costs.
-        let mut root_arcs: Vec<BTreeMap<u32, Arc>> = vec![BTreeMap::new(); threads.len()];
+        let mut root_arcs: Vec<BTreeMap<u32, ArcCost>> = vec![BTreeMap::new(); threads.len()];
 
         for (ti, &t) in threads.iter().enumerate() {
             let t = &profile.threads[t];
@@ -196,7 +197,11 @@ impl Model {
                         return f;
                     }
                     let (name, file, line) = match profile.sites.get(s) {
-                        Some(site) => (clean_name(&site.name), clean_file(&site.file), site.line),
+                        Some(site) => (
+                            names::label_or(&site.name, "(unnamed)"),
+                            names::label_or(&site.file, "???"),
+                            site.line,
+                        ),
                         None => (format!("(unknown site {s})"), "???".to_owned(), 0),
                     };
                     let next = funcs.len() as u32;
@@ -239,7 +244,11 @@ impl Model {
                 let th = &profile.threads[t];
                 let root = funcs.len() as u32;
                 funcs.push(Func {
-                    name: format!("(thread {}: {})", t + 1, clean_name(&th.name)),
+                    name: format!(
+                        "(thread {}: {})",
+                        t + 1,
+                        names::label_or(&th.name, "(unnamed)")
+                    ),
                     file: "???".to_owned(),
                     line: 0,
                     self_ns: 0,
@@ -261,8 +270,8 @@ impl Model {
 /// Arcs by (caller, callee), numbered in the order first seen.
 #[derive(Default)]
 struct ArcTable {
-    index: HashMap<u64, u32, BuildHasherDefault<PairHasher>>,
-    arcs: Vec<((u32, u32), Arc)>,
+    index: FastMap<u64, u32>,
+    arcs: Vec<((u32, u32), ArcCost)>,
 }
 
 impl ArcTable {
@@ -271,7 +280,7 @@ impl ArcTable {
         let packed = (u64::from(key.0) << 32) | u64::from(key.1);
         let id = *self.index.entry(packed).or_insert(next);
         if id == next {
-            self.arcs.push((key, Arc::default()));
+            self.arcs.push((key, ArcCost::default()));
         }
         id as usize
     }
@@ -279,36 +288,13 @@ impl ArcTable {
 
 const NONE: u32 = u32::MAX;
 
-/// A fast hasher for packed pairs of `u32` (here the (caller, callee) keys of
-/// [`ArcTable`]; also used by the flamegraph's stacks): a multiply-and-fold,
-/// as the keys are not chosen by an adversary.
-#[derive(Default)]
-pub(crate) struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let m = u128::from(self.0 ^ n) * 0x9E37_79B9_7F4A_7C15;
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
-}
-
 /// Adds one thread's self costs and arcs. `fid[i]` is node `i`'s function.
 fn walk_thread(
     t: &ThreadProfile,
     fid: &[u32],
     funcs: &mut [Func],
     table: &mut ArcTable,
-    roots: &mut BTreeMap<u32, Arc>,
+    roots: &mut BTreeMap<u32, ArcCost>,
 ) {
     let n = t.nodes.len();
     // A parent that does not come before its node (an invalid tree) is
@@ -388,7 +374,7 @@ fn walk_thread(
     }
 }
 
-fn add(a: &mut Arc, calls: u64, ns: u64, incl_calls: u64, outermost: bool) {
+fn add(a: &mut ArcCost, calls: u64, ns: u64, incl_calls: u64, outermost: bool) {
     a.calls = a.calls.saturating_add(calls);
     if outermost {
         a.ns = a.ns.saturating_add(ns);
@@ -400,70 +386,26 @@ fn add(a: &mut Arc, calls: u64, ns: u64, incl_calls: u64, outermost: bool) {
 /// becomes `name (file:line)` for each of them (then `#2`, `#3`... if even
 /// that collides).
 fn disambiguate(funcs: &mut [Func]) {
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for f in funcs.iter() {
-        *count.entry(f.name.as_str()).or_insert(0) += 1;
+    let mut names: Vec<String> = funcs.iter().map(|f| f.name.clone()).collect();
+    names::disambiguate(&mut names, |i| {
+        let f = &funcs[i];
+        format!("{} ({}:{})", f.name, f.file, f.line)
+    });
+    for (f, n) in funcs.iter_mut().zip(names) {
+        f.name = n;
     }
-    let shared: HashSet<String> = count
-        .into_iter()
-        .filter(|&(_, c)| c > 1)
-        .map(|(n, _)| n.to_owned())
-        .collect();
-    let mut used: HashSet<String> = funcs
-        .iter()
-        .filter(|f| !shared.contains(&f.name))
-        .map(|f| f.name.clone())
-        .collect();
-    for f in funcs.iter_mut() {
-        if !shared.contains(&f.name) {
-            continue;
-        }
-        let base = format!("{} ({}:{})", f.name, f.file, f.line);
-        let mut name = base.clone();
-        let mut k = 2;
-        while used.contains(&name) {
-            name = format!("{base} #{k}");
-            k += 1;
-        }
-        used.insert(name.clone());
-        f.name = name;
-    }
-}
-
-/// Control characters (line breaks included) become spaces; the result is
-/// trimmed.
-fn clean(s: &str) -> String {
-    let s: String = s
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    s.trim().to_owned()
-}
-
-fn clean_name(s: &str) -> String {
-    let s = clean(s);
-    if s.is_empty() {
-        "(unnamed)".to_owned()
-    } else {
-        s
-    }
-}
-
-fn clean_file(s: &str) -> String {
-    let s = clean(s);
-    if s.is_empty() { "???".to_owned() } else { s }
 }
 
 /// Name compression: `(n) name` the first time, `(n)` after. Keys are
 /// dense indices.
-struct Names {
+struct Compressed {
     ids: Vec<u32>,
     next: u32,
 }
 
-impl Names {
+impl Compressed {
     fn new(keys: usize) -> Self {
-        Names {
+        Compressed {
             ids: vec![0; keys],
             next: 1,
         }
@@ -507,9 +449,9 @@ fn write_model(
     };
     writeln!(w, "pid: {pid}")?;
     let cmd = if profile.meta.args.is_empty() {
-        clean(&profile.meta.program)
+        names::label(&profile.meta.program)
     } else {
-        clean(&profile.meta.args.join(" "))
+        names::label(&profile.meta.args.join(" "))
     };
     if !cmd.is_empty() {
         writeln!(w, "cmd: {cmd}")?;
@@ -517,7 +459,11 @@ fn write_model(
     writeln!(w, "part: 1")?;
     if let Some(t) = thread {
         writeln!(w, "thread: {}", t + 1)?;
-        writeln!(w, "desc: Thread: {}", clean(&profile.threads[t].name))?;
+        writeln!(
+            w,
+            "desc: Thread: {}",
+            names::label(&profile.threads[t].name)
+        )?;
     }
     writeln!(w, "positions: line")?;
     writeln!(w, "event: ns : Wall-clock nanoseconds")?;
@@ -544,8 +490,8 @@ fn write_model(
             file_of.push(id);
         }
     }
-    let mut files = Names::new(file_names.len());
-    let mut fns = Names::new(m.funcs.len());
+    let mut files = Compressed::new(file_names.len());
+    let mut fns = Compressed::new(m.funcs.len());
     // The arcs of each caller: a range of the sorted arcs.
     let mut arcs_from = vec![0usize; m.funcs.len() + 1];
     for &((caller, _), _) in &m.arcs {

@@ -43,6 +43,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::names;
 use crate::emit::timeline;
 use crate::error::Error;
 use crate::profile::Profile;
@@ -129,11 +130,11 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
     for (t, tid) in profile.threads.iter().zip(&tids) {
         for p in timeline::nest(t) {
             let (head, args) = heads.entry(p.site).or_insert_with(|| {
-                let name = timeline::site_name(profile, p.site);
+                let name = names::site_name(profile, p.site);
                 let args = match profile.sites.get(p.site as usize) {
                     Some(s) => format!(
                         "{{\"file\":{},\"line\":{}}}",
-                        json(&s.file.replace(|c: char| c.is_control(), " ")),
+                        json(&names::clean(&s.file)),
                         s.line
                     ),
                     None => "{}".to_owned(),

@@ -32,14 +32,14 @@
 //! where it shrank.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::io::{self, Write};
 use std::path::Path;
 
 use inferno::flamegraph::{Direction, Options};
 
-use crate::emit::callgrind::PairHasher;
+use super::names;
 use crate::error::Error;
+use crate::hash::FastMap;
 use crate::profile::Profile;
 
 /// How to draw a flamegraph. Build it with [`FlamegraphOptions::default`]
@@ -190,7 +190,7 @@ impl Stacks {
             self_ns: Vec::new(),
             names: Vec::new(),
         };
-        let mut index: HashMap<u64, u32, BuildHasherDefault<PairHasher>> = HashMap::default();
+        let mut index: FastMap<u64, u32> = FastMap::default();
         let mut site_name: Vec<u32> = vec![NONE; profile.sites.len()];
         let mut name_ids: HashMap<String, u32> = HashMap::new();
         let max_depth = options.max_depth.max(1);
@@ -551,14 +551,13 @@ fn placeholder_svg(title: &str, message: &str, w: &mut dyn Write) -> io::Result<
 
 fn xml_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in names::clean(s).chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            c if c.is_control() => out.push(' '),
             c => out.push(c),
         }
     }
@@ -567,15 +566,7 @@ fn xml_escape(s: &str) -> String {
 
 /// A frame name safe for the folded format (see the module docs).
 pub(crate) fn frame_name(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| match c {
-            ';' => ',',
-            c if c.is_control() => ' ',
-            c => c,
-        })
-        .collect();
-    let mut s = s.trim().to_owned();
+    let mut s = names::label(name).replace(';', ",");
     if s.is_empty() {
         return "(unnamed)".to_owned();
     }
@@ -605,23 +596,7 @@ fn thread_frames(profile: &Profile) -> Vec<String> {
         .iter()
         .map(|t| frame_name(&t.name))
         .collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for n in &names {
-        *count.entry(n.as_str()).or_insert(0) += 1;
-    }
-    let mut seen: HashMap<&str, usize> = HashMap::new();
-    names
-        .iter()
-        .map(|n| {
-            if count[n.as_str()] > 1 {
-                let k = seen.entry(n.as_str()).or_insert(0);
-                *k += 1;
-                format!("{n} #{k}")
-            } else {
-                n.clone()
-            }
-        })
-        .collect()
+    names::numbered(&names)
 }
 
 // ------------------------------------------------------------ flame chart

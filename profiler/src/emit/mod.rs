@@ -9,6 +9,7 @@ pub mod callgrind;
 pub mod chrome;
 pub mod flamegraph;
 pub mod json;
+mod names;
 pub mod paraver;
 pub mod prof;
 pub mod pstats_text;

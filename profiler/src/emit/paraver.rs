@@ -57,6 +57,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use super::names;
 use crate::emit::timeline::{self, Edge};
 use crate::error::Error;
 use crate::profile::Profile;
@@ -286,7 +287,7 @@ STATES_COLOR
 fn function_names(profile: &Profile) -> Vec<String> {
     let names: Vec<String> = (0..profile.sites.len())
         .map(|i| {
-            let n = label(&timeline::site_name(profile, i as u32));
+            let n = names::label(&names::site_name(profile, i as u32));
             if n.is_empty() {
                 "(unnamed)".to_owned()
             } else {
@@ -303,7 +304,7 @@ fn function_names(profile: &Profile) -> Vec<String> {
         .zip(&profile.sites)
         .map(|(n, s)| {
             if count[n.as_str()] > 1 {
-                format!("{n} ({}:{})", label(&s.file), s.line)
+                format!("{n} ({}:{})", names::label(&s.file), s.line)
             } else {
                 n.clone()
             }
@@ -313,7 +314,7 @@ fn function_names(profile: &Profile) -> Vec<String> {
 
 /// Writes the `.row` object names.
 fn write_row(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
-    let program = label(&profile.meta.program);
+    let program = names::label(&profile.meta.program);
     let node = if program.is_empty() {
         "node".to_owned()
     } else {
@@ -337,18 +338,9 @@ fn write_row(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Resul
     }
     writeln!(w, "\nLEVEL THREAD SIZE {}", profile.threads.len())?;
     for (t, (task, thread)) in profile.threads.iter().zip(&layout.place) {
-        writeln!(w, "THREAD 1.{task}.{thread} ({})", label(&t.name))?;
+        writeln!(w, "THREAD 1.{task}.{thread} ({})", names::label(&t.name))?;
     }
     w.flush()
-}
-
-/// Text for a one-line label: control characters as spaces, trimmed.
-fn label(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 /// `dd/mm/yyyy at HH:MM` (UTC) of a Unix time in seconds; times before 1970

@@ -24,10 +24,11 @@
 //!   at its end; the events nest properly and `at` never decreases (see
 //!   [`emit::timeline`](crate::emit::timeline) for how ties are broken).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::names;
 use crate::emit::timeline::{self, Edge};
 use crate::error::Error;
 use crate::profile::Profile;
@@ -63,8 +64,8 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
             w,
             "{}\n{{\"name\":{},\"file\":{},\"line\":{}}}",
             if i == 0 { "" } else { "," },
-            json(&timeline::site_name(profile, i as u32)),
-            json(&clean(&s.file)),
+            json(&names::site_name(profile, i as u32)),
+            json(&names::clean(&s.file)),
             s.line
         )?;
     }
@@ -118,28 +119,18 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
 /// The profile name of every thread (see the module docs).
 fn profile_names(profile: &Profile) -> Vec<String> {
     let pids: HashSet<u32> = profile.threads.iter().map(|t| t.pid).collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for t in &profile.threads {
-        *count.entry(t.name.as_str()).or_insert(0) += 1;
-    }
+    let count = names::counts(profile.threads.iter().map(|t| t.name.as_str()));
     profile
         .threads
         .iter()
         .map(|t| {
-            let name = clean(&t.name);
+            let name = names::clean(&t.name);
             if pids.len() > 1 || count[t.name.as_str()] > 1 {
                 format!("thread {name} (pid {} tid {})", t.pid, t.id)
             } else {
                 format!("thread {name}")
             }
         })
-        .collect()
-}
-
-/// Control characters as spaces.
-fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 

@@ -26,8 +26,8 @@
 //! The nesting rule (ties, overlaps) is the data model's, shared with the
 //! parallel analysis: see [`nest`].
 
+use crate::profile::Profile;
 pub use crate::profile::{Placed, nest, overlapping};
-use crate::profile::{Profile, SiteId};
 
 /// An open or a close of a placed span, as [`walk`] lists them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,19 +83,6 @@ pub fn end_ns(profile: &Profile) -> u64 {
         .iter()
         .flat_map(|t| t.timeline.iter().map(|s| s.end_ns()))
         .fold(profile.meta.duration_ns, u64::max)
-}
-
-/// A site's name for a reader: control characters become spaces, and an
-/// unknown site is named by its number.
-pub(crate) fn site_name(profile: &Profile, site: SiteId) -> String {
-    match profile.sites.get(site as usize) {
-        Some(s) => s
-            .name
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect(),
-        None => format!("(unknown site {site})"),
-    }
 }
 
 #[cfg(test)]
