@@ -1,5 +1,5 @@
 //! A small profiled program that ends in the way its first argument names,
-//! for the tests of how a run ends (`tests/endings.rs`). Not for users.
+//! for the tests of how a run ends (`tests/it/endings.rs`). Not for users.
 //!
 //! `endings <mode> [steps] [delay_ms] [width]`: starts a session from the
 //! environment and a `server` thread that stays inside one profiled call

@@ -1,4 +1,4 @@
-"""The Python twin of tests/cprofile_twin.rs: the same call structure, run
+"""The Python twin of tests/it/cprofile_twin.rs: the same call structure, run
 under CPython's cProfile. Prints, as JSON, each named function's ncalls,
 primitive calls and per-caller (nc, cc), restricted to the twin's functions."""
 import cProfile

@@ -5,7 +5,8 @@
 //!   checks the rows it recorded.
 //! - `ui/fail/*.rs` must fail with the errors in the `.stderr` file next to
 //!   it. After a deliberate change of a message, regenerate them with
-//!   `TRYBUILD=overwrite cargo test -p integration --test ui` and read the diff.
+//!   `TRYBUILD=overwrite cargo test -p integration --test it -- ui::ui` and read
+//!   the diff.
 
 #[test]
 fn ui() {

@@ -11,49 +11,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use integration::{meta, node, sample, scratch, site, tool};
 use profiler::profile::NO_PARENT;
-use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
+use profiler::{Profile, ThreadProfile};
 
 // ---------------------------------------------------------------- profiles
-
-fn meta() -> Metadata {
-    let mut m = Metadata::default();
-    m.program = "demo".into();
-    m.args = vec!["./demo".into(), "--flag".into()];
-    m.pid = 4242;
-    m
-}
-
-fn site(name: &str, file: &str, line: u32) -> SiteInfo {
-    SiteInfo::new(name, "demo", file, line)
-}
-
-fn node(site: u32, parent: u32, calls: u64, time_ns: u64) -> Node {
-    Node::new(site, parent, calls, time_ns)
-}
-
-/// reference/formats.md's verified sample: main -> a -> b, b recursing twice.
-/// main 100 ns self, a 200, b 700 self over 3 activations (outer b inclusive
-/// 700, the inner calls' inclusive values 400 + 150 = 550).
-fn sample() -> Profile {
-    let sites = vec![
-        site("main", "src/demo.rs", 10),
-        site("a", "src/demo.rs", 20),
-        site("b", "src/demo.rs", 30),
-    ];
-    let nodes = vec![
-        node(0, NO_PARENT, 1, 1000),
-        node(1, 0, 1, 900),
-        node(2, 1, 1, 700),
-        node(2, 2, 1, 400),
-        node(2, 3, 1, 150),
-    ];
-    Profile::new(
-        meta(),
-        sites,
-        vec![ThreadProfile::new(1, "main", 4242, nodes)],
-    )
-}
 
 /// Mutual recursion main -> a -> b -> a -> b, and a second call of b from main.
 fn mutual() -> Profile {
@@ -153,13 +115,6 @@ fn recursive_root() -> Profile {
 
 // ---------------------------------------------------------------- helpers
 
-fn out_dir(test: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("callgrind_readers-{test}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn callgrind_text(p: &Profile, thread: Option<usize>) -> String {
     let mut buf = Vec::new();
     profiler::emit::callgrind::write(p, thread, &mut buf).unwrap();
@@ -172,29 +127,11 @@ fn write_file(dir: &Path, name: &str, p: &Profile) -> PathBuf {
     path
 }
 
-fn tool(name: &str, hint: &str) -> String {
-    let ok = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {name}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "the reader `{name}` is not installed; this test needs it ({hint})"
-    );
-    name.to_owned()
-}
-
 fn annotate_bin() -> String {
     tool(
         "callgrind_annotate",
         "install valgrind, e.g. `apt-get install valgrind`",
     )
-}
-
-fn gprof2dot_bin() -> String {
-    tool("gprof2dot", "install it with `pip install gprof2dot`")
 }
 
 /// What `callgrind_annotate` printed: program totals and per-function
@@ -275,7 +212,7 @@ fn parse_annotate(text: &str) -> Annotated {
 }
 
 fn gprof2dot(path: &Path) -> String {
-    let out = Command::new(gprof2dot_bin())
+    let out = Command::new(integration::gprof2dot())
         .args(["-f", "callgrind", "--node-thres=0", "--edge-thres=0"])
         .arg(path)
         .output()
@@ -623,7 +560,7 @@ totals: 1000 5
 #[test]
 fn sample_through_callgrind_annotate() {
     let p = sample();
-    let dir = out_dir("sample");
+    let dir = scratch!("sample");
     let path = write_file(&dir, "callgrind.out", &p);
 
     let own = annotate(&path, false);
@@ -653,7 +590,7 @@ fn sample_through_callgrind_annotate() {
 #[test]
 fn tree_view_of_the_sample() {
     let p = sample();
-    let dir = out_dir("tree");
+    let dir = scratch!("tree");
     let path = write_file(&dir, "callgrind.out", &p);
     let out = Command::new(annotate_bin())
         .args([
@@ -684,7 +621,7 @@ fn tree_view_of_the_sample() {
 #[test]
 fn recursion_free_inclusive_costs_are_cumtime() {
     let p = two_threads();
-    let dir = out_dir("inclusive");
+    let dir = scratch!("inclusive");
     let path = write_file(&dir, "callgrind.out", &p);
     let stats = p.stats();
     let incl = annotate(&path, true);
@@ -717,7 +654,7 @@ fn recursion_free_inclusive_costs_are_cumtime() {
 #[test]
 fn threads_merged_and_per_thread() {
     let p = two_threads();
-    let dir = out_dir("threads");
+    let dir = scratch!("threads");
     let merged = write_file(&dir, "callgrind.out", &p);
     let merged_ann = annotate(&merged, false);
     assert_eq!(
@@ -761,7 +698,7 @@ fn threads_merged_and_per_thread() {
 #[test]
 fn mutual_recursion() {
     let p = mutual();
-    let dir = out_dir("mutual");
+    let dir = scratch!("mutual");
     let path = write_file(&dir, "callgrind.out", &p);
     let text = std::fs::read_to_string(&path).unwrap();
     let parsed = check_against_stats(&p, None, &text, true);
@@ -798,7 +735,7 @@ fn recursive_top_level_function_gets_a_thread_root() {
     let parsed = check_against_stats(&p, None, &text, false);
     let fib = parsed.by_name("fib");
     assert_eq!(parsed.kcachegrind_inclusive(fib), (900, 7));
-    let dir = out_dir("recursive_root");
+    let dir = scratch!("recursive_root");
     let path = write_file(&dir, "callgrind.out", &p);
     let own = annotate(&path, false);
     assert_eq!(own.totals, (900, 7));
@@ -833,7 +770,7 @@ fn same_names_and_odd_characters() {
     parsed.by_name("(unnamed)");
     parsed.by_name("(2) looks compressed");
 
-    let dir = out_dir("odd");
+    let dir = scratch!("odd");
     let path = write_file(&dir, "callgrind.out", &p);
     let own = annotate(&path, false);
     let stats = p.stats();
@@ -868,6 +805,11 @@ fn live_work(depth: u32) -> u64 {
 
 #[test]
 fn live_profile_through_the_readers() {
+    // Own process: the readers check the snapshot of the whole process, which
+    // must hold only this test's calls.
+    if integration::ran_in_own_process(module_path!(), "live_profile_through_the_readers") {
+        return;
+    }
     let total = std::thread::Builder::new()
         .name("live-callgrind".into())
         .spawn(|| {
@@ -895,7 +837,7 @@ fn live_profile_through_the_readers() {
 
     let text = callgrind_text(&p, None);
     check_against_stats(&p, None, &text, false);
-    let dir = out_dir("live");
+    let dir = scratch!("live");
     let path = write_file(&dir, "callgrind.out", &p);
     let own = annotate(&path, false);
     assert_eq!(own.totals, (stats.total_time_ns(), stats.total_calls()));
@@ -925,7 +867,7 @@ fn empty_profile_is_a_valid_file() {
     let parsed = parse(&text);
     assert_eq!(parsed.summary, (0, 0));
     assert!(parsed.funcs.is_empty());
-    let dir = out_dir("empty");
+    let dir = scratch!("empty");
     let path = write_file(&dir, "callgrind.out", &p);
     assert_eq!(annotate(&path, false).totals, (0, 0));
     assert!(p.write_callgrind_per_thread(&dir).unwrap().is_empty());

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use integration::{python, scratch, site};
 use profiler::profile::NO_PARENT;
 use profiler::{Limit, Metadata, Node, Profile, SiteInfo, SortKey, Stats, ThreadProfile};
 use regex::Regex;
@@ -23,12 +24,6 @@ const MS: u64 = 1_000_000;
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/pstats_dump.py")
-}
-
-/// The interpreter: `$PROFILER_TEST_PYTHON` (to try other versions), else
-/// `python3`.
-fn python() -> String {
-    std::env::var("PROFILER_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
 }
 
 /// Fails with a clear message when Python is missing.
@@ -50,17 +45,6 @@ fn require_python() {
             python()
         ),
     }
-}
-
-/// A fresh scratch directory, unique to this process and test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "profiler-pstats-python-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,7 +268,7 @@ fn assert_same_text(ours: &str, python: &str, what: &str) {
 /// compares everything. `make` rebuilds the same statistics for each check.
 fn compare<'p>(name: &str, make: impl Fn() -> Stats<'p>, checks: &[Check]) {
     require_python();
-    let dir = scratch(name);
+    let dir = scratch!(name);
     let prof = dir.join("profile.prof");
     let mut bytes = Vec::new();
     profiler::emit::pstats_file::write_stats(&make(), &mut bytes).expect("encode .prof");
@@ -352,10 +336,6 @@ fn profile(sites: Vec<SiteInfo>, threads: Vec<Vec<Node>>) -> Profile {
     let p = Profile::new(Metadata::default(), sites, threads);
     p.validate().expect("a valid hand-built profile");
     p
-}
-
-fn site(name: &str, file: &str, line: u32) -> SiteInfo {
-    SiteInfo::new(name, "demo", file, line)
 }
 
 /// formats.md's sample: main -> a -> b -> b -> b, a built-in, and 2^40 calls
@@ -570,6 +550,11 @@ fn pong(n: u32) {
 /// A profile recorded live with scope guards, on two threads.
 #[test]
 fn live_profile() {
+    // Own process: Python's pstats reads the whole process's snapshot, which
+    // must hold only this test's calls.
+    if integration::ran_in_own_process(module_path!(), "live_profile") {
+        return;
+    }
     {
         let _main = profiler::profile_scope!("live main");
         for _ in 0..3 {

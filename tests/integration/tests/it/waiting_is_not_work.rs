@@ -10,19 +10,12 @@
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Barrier, Mutex};
+use std::sync::Barrier;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use profiler::analysis::{OversubscriptionKind, ParallelSummary, available_cores};
 use profiler::{Profile, ThreadProfile, TimelineConfig, profile};
-
-/// Live runs hold this lock so that they do not compete for the cores.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Starts the sampler and a timeline; restores the timeline when dropped.
 struct Recording(Option<TimelineConfig>);
@@ -93,7 +86,16 @@ fn thread_named<'a>(s: &'a ParallelSummary, name: &str) -> &'a profiler::analysi
 
 #[test]
 fn the_main_threads_join_is_waiting_and_the_balance_is_the_two_workers() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "the_main_threads_join_is_waiting_and_the_balance_is_the_two_workers",
+    ) {
+        return;
+    }
     let rec = recording();
     let value = thread::Builder::new()
         .name("join-main".into())
@@ -163,7 +165,16 @@ fn compute_alongside(units: u64) -> u64 {
 
 #[test]
 fn a_call_that_computes_while_another_thread_works_is_no_region() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "a_call_that_computes_while_another_thread_works_is_no_region",
+    ) {
+        return;
+    }
     let rec = recording();
     // The other thread is started before the call and works only inside it
     // (a barrier lines them up): by timing alone it looks handed the work.
@@ -175,10 +186,7 @@ fn a_call_that_computes_while_another_thread_works_is_no_region() {
             .name("overlap-io".into())
             .spawn_scoped(s, move || {
                 go.wait();
-                let t = Instant::now();
-                while t.elapsed() < Duration::from_millis(30) {
-                    std::hint::spin_loop();
-                }
+                integration::spin(Duration::from_millis(30));
                 {
                     let _g = profiler::profile_scope!("io_chunk");
                     thread::sleep(Duration::from_millis(100));
@@ -233,10 +241,7 @@ fn spinners(prefix: &str, n: usize, ms: u64) -> ParallelSummary {
                 .spawn_scoped(s, move || {
                     barrier.wait();
                     let _g = profiler::profile_scope!("spin");
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_millis(ms) {
-                        std::hint::spin_loop();
-                    }
+                    integration::spin(Duration::from_millis(ms));
                 })
                 .unwrap();
         }
@@ -246,7 +251,16 @@ fn spinners(prefix: &str, n: usize, ms: u64) -> ParallelSummary {
 
 #[test]
 fn twice_as_many_spinning_threads_as_cores_is_this_processs_oversubscription() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "twice_as_many_spinning_threads_as_cores_is_this_processs_oversubscription",
+    ) {
+        return;
+    }
     let rec = recording();
     let cores = available_cores() as usize;
     let s = spinners("twice", 2 * cores, 500);
@@ -291,7 +305,16 @@ impl Drop for Spinners {
 
 #[test]
 fn other_processes_spinning_on_every_core_is_the_machines_oversubscription() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "other_processes_spinning_on_every_core_is_the_machines_oversubscription",
+    ) {
+        return;
+    }
     let cpus = thread::available_parallelism().map_or(2, |n| n.get());
     // Other programs: one busy shell loop per CPU, bounded in time by the
     // guard (killed at the end) and by `timeout` should the test be killed.

@@ -65,8 +65,15 @@ fn child_checks() -> i32 {
 
 #[test]
 fn three_hundred_forks_while_threads_start_and_exit() {
-    let out = std::env::temp_dir().join(format!("profiler-fork-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
+    // Own process: each child must hold only this test's calls and threads,
+    // and the session installs exit hooks.
+    if integration::ran_in_own_process(
+        module_path!(),
+        "three_hundred_forks_while_threads_start_and_exit",
+    ) {
+        return;
+    }
+    let out = integration::scratch!("out");
     let session = profiler::Session::new()
         .signals(false)
         .output_dir(out.join("%p"))

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use integration::ncalls;
+use integration::{ncalls, python, scratch};
 use profiler::Profile;
 
 const STEPS: u64 = 1234;
@@ -44,14 +44,6 @@ fn abort_bin() -> PathBuf {
         .expect("run cargo build");
     assert!(status.success(), "building the panic=abort program failed");
     target.join("panic-abort/endings")
-}
-
-/// A fresh scratch directory, unique to this process and name.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("profiler-endings-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// A started program, killed if a failing test drops it still running (so
@@ -208,7 +200,7 @@ fn python_ncalls(out: &Path, name: &str) -> u64 {
         "import pstats\ns = pstats.Stats({:?})\nprint(sum(v[1] for k, v in s.stats.items() if k[2] == {name:?}))",
         out.join("profile.prof").to_str().unwrap()
     );
-    let o = Command::new("python3")
+    let o = Command::new(python())
         .args(["-c", &script])
         .output()
         .expect("python3");
@@ -225,7 +217,7 @@ fn ending(
     expect_status: impl Fn(ExitStatus) -> bool,
     ended_by: Option<&str>,
 ) {
-    let out = scratch(name);
+    let out = scratch!(name);
     let steps = STEPS.to_string();
     let (child, _stdout) = start(program, &[mode, &steps], &out, &[]);
     if let Some(sig) = sig {
@@ -400,7 +392,7 @@ fn sigquit_writes_the_set_and_ends_by_sigquit() {
 
 #[test]
 fn sigkill_keeps_the_last_checkpoint() {
-    let out = scratch("sigkill");
+    let out = scratch!("sigkill");
     let (child, mut stdout) = start(
         &bin(),
         &["loop", "0"],
@@ -453,7 +445,7 @@ fn sigkill_keeps_the_last_checkpoint() {
 
 #[test]
 fn dump_signal_writes_the_set_and_keeps_running() {
-    let out = scratch("dump");
+    let out = scratch!("dump");
     let (child, _stdout) = start(
         &bin(),
         &["wait", "10"],
@@ -483,7 +475,7 @@ fn dump_signal_writes_the_set_and_keeps_running() {
 /// one's calls (phase_a, run only in session 1, showed in session 2).
 #[test]
 fn second_session_starts_from_zero() {
-    let out = scratch("second-session");
+    let out = scratch!("second-session");
     let o = Command::new(bin())
         .arg("second-session")
         .env("PROFILER_OUT", &out)
@@ -506,7 +498,7 @@ fn second_session_starts_from_zero() {
 /// Regression: `start()` turned recording on after `set_enabled(false)`.
 #[test]
 fn set_enabled_false_then_start_records_nothing() {
-    let out = scratch("disabled");
+    let out = scratch!("disabled");
     let o = Command::new(bin())
         .arg("disabled")
         .env("PROFILER_OUT", &out)
@@ -522,7 +514,7 @@ fn set_enabled_false_then_start_records_nothing() {
 /// ended, so a program that changed directory wrote elsewhere.
 #[test]
 fn relative_profiler_out_with_a_chdir_writes_where_it_pointed_at_start() {
-    let cwd = scratch("chdir");
+    let cwd = scratch!("chdir");
     let o = Command::new(bin())
         .arg("chdir")
         .current_dir(&cwd)
@@ -539,7 +531,7 @@ fn relative_profiler_out_with_a_chdir_writes_where_it_pointed_at_start() {
 /// `File exists (os error 17)`, at the end, naming neither variable nor path.
 #[test]
 fn profiler_out_naming_a_file_says_so_at_start() {
-    let dir = scratch("out-is-file");
+    let dir = scratch!("out-is-file");
     let file = dir.join("not-a-dir");
     std::fs::write(&file, "keep me").unwrap();
     let o = Command::new(bin())
@@ -564,7 +556,7 @@ fn profiler_out_naming_a_file_says_so_at_start() {
 /// the variable, the value and the fix.
 #[test]
 fn bad_profiler_variables_are_named_at_start() {
-    let dir = scratch("bad-env");
+    let dir = scratch!("bad-env");
     let o = Command::new(bin())
         .args(["return", "5"])
         .env("PROFILER_OUT", &dir)
@@ -596,7 +588,7 @@ fn bad_profiler_variables_are_named_at_start() {
 /// without writing.
 #[test]
 fn profiler_signals_0_leaves_signals_alone() {
-    let out = scratch("no-signals");
+    let out = scratch!("no-signals");
     let (child, _stdout) = start(&bin(), &["wait", "5"], &out, &[("PROFILER_SIGNALS", "0")]);
     signal(&child, libc::SIGTERM);
     let (status, _) = wait(child);
@@ -609,7 +601,7 @@ fn profiler_signals_0_leaves_signals_alone() {
 /// once: the previous set stays whole, and no temporary file is left.
 #[test]
 fn second_sigint_during_the_write_keeps_the_previous_set() {
-    let out = scratch("double-sigint");
+    let out = scratch!("double-sigint");
     // A first run leaves a complete set.
     let (child, _o) = start(&bin(), &["return", "7"], &out, &[]);
     let (status, _) = wait(child);
@@ -667,7 +659,7 @@ fn soak_random_endings_never_mix_or_leave_files() {
         });
     println!("soak seed: PROFILER_SOAK_SEED={seed}");
     let mut rng = Rng(seed);
-    let out = scratch("soak");
+    let out = scratch!("soak");
     let endings: [(&str, Option<i32>); 8] = [
         ("return", None),
         ("panic", None),
@@ -740,7 +732,7 @@ fn soak_random_endings_never_mix_or_leave_files() {
 /// ending at once into one folder leave one whole set, no temporary file.
 #[test]
 fn two_processes_ending_together_in_one_folder_leave_one_whole_set() {
-    let out = scratch("two-writers");
+    let out = scratch!("two-writers");
     for _ in 0..5 {
         let (a, _oa) = start(&bin(), &["return", "11", "0", "8"], &out, &[]);
         let (b, _ob) = start(&bin(), &["return", "22", "0", "8"], &out, &[]);

@@ -3,24 +3,9 @@
 
 use std::process::Command;
 
+use integration::gprof2dot;
 use profiler::profile::NO_PARENT;
 use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
-
-fn gprof2dot() -> String {
-    if let Some(p) = std::env::var_os("GPROF2DOT") {
-        return p.to_string_lossy().into_owned();
-    }
-    let found = Command::new("sh")
-        .args(["-c", "command -v gprof2dot"])
-        .output()
-        .expect("run sh");
-    let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
-    assert!(
-        !path.is_empty(),
-        "gprof2dot is needed for this test: install it with `pip install gprof2dot`"
-    );
-    path
-}
 
 #[test]
 fn gprof2dot_reads_our_prof_file() {
@@ -45,8 +30,7 @@ fn gprof2dot_reads_our_prof_file() {
         vec![ThreadProfile::new(1, "main", 1, nodes)],
     );
     p.validate().unwrap();
-    let dir = std::env::temp_dir().join(format!("profiler-gprof2dot-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = integration::scratch!("prof");
     let prof = dir.join("profile.prof");
     p.write_prof(&prof).unwrap();
 

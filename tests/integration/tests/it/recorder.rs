@@ -7,7 +7,8 @@
 
 use std::thread;
 
-use profiler::{Profile, ThreadProfile, profile_scope};
+use integration::{thread_named, tree_of};
+use profiler::{Profile, profile_scope};
 
 /// Runs `f` on a new thread called `name` and returns the snapshot taken after it ended.
 fn on_thread(name: &str, stack: usize, f: impl FnOnce() + Send + 'static) -> Profile {
@@ -19,24 +20,6 @@ fn on_thread(name: &str, stack: usize, f: impl FnOnce() + Send + 'static) -> Pro
         .join()
         .unwrap();
     profiler::snapshot()
-}
-
-fn thread_named<'p>(p: &'p Profile, name: &str) -> (usize, &'p ThreadProfile) {
-    let found: Vec<_> = p
-        .threads
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.name == name)
-        .collect();
-    assert_eq!(found.len(), 1, "expected one thread named {name}");
-    found[0]
-}
-
-/// The call tree of one thread, as `call_tree_text` prints it.
-fn tree_of(p: &Profile, name: &str) -> String {
-    let (i, _) = thread_named(p, name);
-    let one = Profile::new(p.meta.clone(), p.sites.clone(), vec![p.threads[i].clone()]);
-    one.call_tree_text()
 }
 
 /// (ncalls, pcalls) of the site called `site` in thread `name`.
@@ -287,7 +270,11 @@ fn monotonic_clock_fallback_gives_the_same_counts() {
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .env("PROFILER_CLOCK", "monotonic")
-        .args(["--exact", "clock_source_child", "--test-threads=1"])
+        .args([
+            "--exact",
+            &integration::test_name(module_path!(), "clock_source_child"),
+            "--test-threads=1",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -7,8 +7,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use integration::spin;
 use profiler::{Figures, Profile, profile};
 
 /// The figures of the row called `name`, aggregated over all threads.
@@ -260,38 +261,15 @@ fn the_site_is_at_the_function_name() {
         .expect("located site");
     assert_eq!(site.line, LOCATED_LINE);
     assert!(site.file.ends_with("macro_shapes.rs"), "{}", site.file);
-    assert_eq!(site.module, "macro_shapes");
+    assert_eq!(site.module, "it::macro_shapes");
 }
 
 // --- async fn moving between threads -------------------------------------------------
 
-/// Pending once (waking itself), then ready.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
-fn spin(d: Duration) {
-    let t = Instant::now();
-    while t.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
-
 #[profile]
 async fn migrating(x: u32) -> u32 {
     spin(Duration::from_millis(2));
-    YieldOnce(false).await;
+    integration::YieldOnce(false).await;
     spin(Duration::from_millis(2));
     x + 1
 }

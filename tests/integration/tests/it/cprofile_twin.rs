@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::pin::Pin;
 use std::process::Command;
 use std::task::{Context, Poll, Waker};
 
@@ -43,25 +42,10 @@ where
     xs.iter().sum()
 }
 
-/// A future that is pending once, so `fetch` takes two polls per call.
-struct YieldOnce(bool);
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-}
-
 #[profile]
 async fn fetch() -> u32 {
-    YieldOnce(false).await;
+    // Pending once, so `fetch` takes two polls per call.
+    integration::YieldOnce(false).await;
     1
 }
 
@@ -139,7 +123,7 @@ fn ours(p: &Profile) -> Table {
 
 fn theirs() -> Table {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/twin.py");
-    let out = Command::new("python3")
+    let out = Command::new(integration::python())
         .arg(script)
         .output()
         .expect("python3 is needed for this test (CI installs it)");

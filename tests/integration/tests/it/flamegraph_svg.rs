@@ -5,50 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use integration::{meta, node, sample, scratch, site};
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
 use profiler::profile::NO_PARENT;
-use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
+use profiler::{Profile, ThreadProfile};
 use quick_xml::Reader;
 use quick_xml::events::Event;
 
 // ---------------------------------------------------------------- profiles
-
-fn meta() -> Metadata {
-    let mut m = Metadata::default();
-    m.program = "demo".into();
-    m.args = vec!["./demo".into()];
-    m.pid = 4242;
-    m
-}
-
-fn site(name: &str, file: &str, line: u32) -> SiteInfo {
-    SiteInfo::new(name, "demo", file, line)
-}
-
-fn node(site: u32, parent: u32, calls: u64, time_ns: u64) -> Node {
-    Node::new(site, parent, calls, time_ns)
-}
-
-/// main -> a -> b, b recursing twice (reference/formats.md's sample).
-fn sample() -> Profile {
-    let sites = vec![
-        site("main", "src/demo.rs", 10),
-        site("a", "src/demo.rs", 20),
-        site("b", "src/demo.rs", 30),
-    ];
-    let nodes = vec![
-        node(0, NO_PARENT, 1, 1000),
-        node(1, 0, 1, 900),
-        node(2, 1, 1, 700),
-        node(2, 2, 1, 400),
-        node(2, 3, 1, 150),
-    ];
-    Profile::new(
-        meta(),
-        sites,
-        vec![ThreadProfile::new(1, "main", 4242, nodes)],
-    )
-}
 
 /// Two threads sharing paths, two unnamed threads, and names that the folded
 /// format must not misread.
@@ -487,7 +451,7 @@ fn empty_profile_gives_a_valid_svg() {
     let text = svg(&p, &FlamegraphOptions::default());
     assert!(frames(&text).is_empty());
     assert!(text.contains("No profiled time"));
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("flamegraph_svg-empty");
+    let dir = scratch!("empty");
     std::fs::create_dir_all(&dir).unwrap();
     p.write_flamegraph(&dir.join("flamegraph.svg")).unwrap();
     let mut buf = Vec::new();
@@ -497,7 +461,7 @@ fn empty_profile_gives_a_valid_svg() {
 #[test]
 fn write_flamegraph_to_a_file() {
     let p = threads();
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("flamegraph_svg-file");
+    let dir = scratch!("file");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("flamegraph.svg");
     p.write_flamegraph(&path).unwrap();
@@ -522,6 +486,11 @@ fn live_leaf() {
 
 #[test]
 fn live_profile_svg() {
+    // Own process: every frame of the whole process's snapshot is checked,
+    // which must hold only this test's calls.
+    if integration::ran_in_own_process(module_path!(), "live_profile_svg") {
+        return;
+    }
     std::thread::Builder::new()
         .name("live-flamegraph".into())
         .spawn(|| {

@@ -3,10 +3,10 @@
 //! static scheduling of uneven work shows a worse load balance than dynamic
 //! scheduling, and more busy threads than cores get the warning.
 
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Barrier, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use profiler::analysis::{OversubscriptionKind, ParallelSummary, RuntimeSource, available_cores};
 use profiler::profile::NO_PARENT;
@@ -439,21 +439,7 @@ fn dropped_scopes_are_reported() {
 }
 
 // ---------------------------------------------------------------------------
-// Live runs. They hold this lock so that they do not compete for the cores.
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Busy for `d` of wall time: real work a clock can see.
-fn spin_for(d: Duration) {
-    let t = Instant::now();
-    while t.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
+// Live runs, each in a process of its own.
 
 /// Items and their cost: item `i` does `(i + 1)^2` units of computation,
 /// so that the second half of the items holds 7/8 of the work. Work, not a
@@ -536,7 +522,16 @@ fn run_two(
 
 #[test]
 fn static_scheduling_of_uneven_work_balances_worse_than_dynamic() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "static_scheduling_of_uneven_work_balances_worse_than_dynamic",
+    ) {
+        return;
+    }
     // Static: each thread a fixed contiguous half of the items.
     let (stat, stat_units) = run_two("static", |t| {
         let range = t * ITEMS / 2..(t + 1) * ITEMS / 2;
@@ -638,7 +633,7 @@ fn spinners(prefix: &str, n: usize, ms: u64) -> ParallelSummary {
                 .spawn_scoped(s, move || {
                     barrier.wait();
                     let _g = profiler::profile_scope!("spin");
-                    spin_for(Duration::from_millis(ms));
+                    integration::spin(Duration::from_millis(ms));
                 })
                 .unwrap();
         }
@@ -648,7 +643,16 @@ fn spinners(prefix: &str, n: usize, ms: u64) -> ParallelSummary {
 
 #[test]
 fn more_runnable_threads_than_cores_get_the_process_warning_and_one_does_not() {
-    let _serial = serial();
+    // Own process: the sampler, the timeline settings and the runnable threads
+    // of the process are process-wide. Live runs hold the cores lock so that
+    // they do not compete for the cores.
+    let _cores = integration::cores();
+    if integration::ran_in_own_process(
+        module_path!(),
+        "more_runnable_threads_than_cores_get_the_process_warning_and_one_does_not",
+    ) {
+        return;
+    }
     assert!(profiler::start_sampler(profiler::DEFAULT_SAMPLE_INTERVAL));
     let before = profiler::timeline();
     profiler::set_timeline(Some(profiler::TimelineConfig::default()));

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use integration::scratch;
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
 use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
 use profiler::profile::file;
@@ -43,17 +44,6 @@ fn work(rounds: u64) -> u64 {
     acc
 }
 
-/// A fresh scratch directory, unique to this process and test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "profiler-saved-profiles-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// Not a test in the parent: in a child process (`PROFILER_TEST_CHILD=n`)
 /// it runs `work(n)` in a session configured from the environment and saves
 /// the profile as `profile.json` in the session's output directory.
@@ -82,7 +72,7 @@ fn child_process() {
 fn spawn_child(out: &Path, rounds: u64) -> u32 {
     let child = Command::new(std::env::current_exe().unwrap())
         .args([
-            "child_process",
+            integration::test_name(module_path!(), "child_process").as_str(),
             "--exact",
             "--nocapture",
             "--test-threads=1",
@@ -158,6 +148,14 @@ fn all_outputs(p: &Profile, dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn save_then_load_gives_the_same_profile_and_outputs() {
+    // Own process: the timeline settings are process-wide, and every output of
+    // the whole process's snapshot is written twice.
+    if integration::ran_in_own_process(
+        module_path!(),
+        "save_then_load_gives_the_same_profile_and_outputs",
+    ) {
+        return;
+    }
     profiler::set_timeline(Some(
         TimelineConfig::default().min_duration(Duration::from_nanos(0)),
     ));
@@ -171,7 +169,7 @@ fn save_then_load_gives_the_same_profile_and_outputs() {
     profiler::set_timeline(None);
     assert!(live.threads.iter().any(|t| !t.timeline.is_empty()));
 
-    let dir = scratch("round-trip");
+    let dir = scratch!("round-trip");
     let path = dir.join("profile.json");
     live.save(&path).unwrap();
     let loaded = Profile::load(&path).unwrap();
@@ -197,7 +195,7 @@ fn save_then_load_gives_the_same_profile_and_outputs() {
 
 #[test]
 fn merging_two_runs_doubles_every_ncalls_and_keeps_both_pids() {
-    let out = scratch("two-runs");
+    let out = scratch!("two-runs");
     let pids = [spawn_child(&out, 40), spawn_child(&out, 40)];
     let runs: Vec<Profile> = pids
         .iter()
@@ -248,7 +246,7 @@ fn merging_two_runs_doubles_every_ncalls_and_keeps_both_pids() {
 
 #[test]
 fn merging_the_files_of_a_multi_process_run_gives_the_sum() {
-    let out = scratch("multi-process");
+    let out = scratch!("multi-process");
     let rounds = [10u64, 25, 7];
     let pids: Vec<u32> = rounds.iter().map(|&r| spawn_child(&out, r)).collect();
     // One directory per process, named by its pid (`%p`).
@@ -282,7 +280,7 @@ fn merging_the_files_of_a_multi_process_run_gives_the_sum() {
 
 #[test]
 fn load_errors_say_which_problem_and_where() {
-    let dir = scratch("errors");
+    let dir = scratch!("errors");
     work(1);
     let good = file::to_bytes(&profiler::snapshot());
     let check = |name: &str, bytes: &[u8], expected: &str| {
@@ -335,6 +333,14 @@ fn load_errors_say_which_problem_and_where() {
 /// Every round now leaves one of the two profiles, whole.
 #[test]
 fn two_threads_saving_to_one_path_leave_one_whole_file() {
+    // Own process: it saves the whole process's snapshot 400 times, which
+    // other tests' recordings (a 100,000-deep recursion) would make large.
+    if integration::ran_in_own_process(
+        module_path!(),
+        "two_threads_saving_to_one_path_leave_one_whole_file",
+    ) {
+        return;
+    }
     let t = std::thread::Builder::new()
         .name("saver-a".into())
         .spawn(|| work(3))
@@ -343,7 +349,7 @@ fn two_threads_saving_to_one_path_leave_one_whole_file() {
     let a = profiler::snapshot();
     let mut b = a.clone();
     b.meta.program = "the other one".into();
-    let dir = scratch("two-savers");
+    let dir = scratch!("two-savers");
     let path = dir.join("profile.json");
     for _ in 0..200 {
         let barrier = std::sync::Barrier::new(2);

@@ -6,8 +6,9 @@
 //! after the other, each on threads of its own.
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use integration::spin;
 use profiler::{Profile, Span, ThreadProfile, TimelineConfig, profile_scope};
 
 fn run(name: &str, f: impl FnOnce() + Send + 'static) -> Profile {
@@ -65,13 +66,6 @@ fn assert_nested(t: &ThreadProfile) {
     }
 }
 
-fn spin(d: Duration) {
-    let t = Instant::now();
-    while t.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
-
 fn outer() {
     let _g = profile_scope!("tl.outer");
     for _ in 0..3 {
@@ -88,6 +82,10 @@ fn inner() {
 
 #[test]
 fn timeline_phases() {
+    // Own process: the timeline settings are process-wide.
+    if integration::ran_in_own_process(module_path!(), "timeline_phases") {
+        return;
+    }
     // Off by default: nothing logged.
     let p = run("tl-off", outer);
     assert!(thread(&p, "tl-off").timeline.is_empty());
