@@ -1,5 +1,5 @@
-//! Writes every output format of one profile, one call per format, for
-//! library users who want the files without a `Session`.
+//! Writes every output format of one profile, for library users who want
+//! the files without a `Session`: one loop over [`Format::ALL`].
 //!
 //! ```sh
 //! cargo run --release -p examples --example formats -- out-dir
@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-use profiler::emit::flamegraph::FlamegraphOptions;
+use profiler::emit::Format;
+use profiler::emit::flamegraph::{self, FlamegraphOptions};
 use profiler::profile;
 
 #[profile]
@@ -39,19 +40,20 @@ fn main() -> Result<(), profiler::Error> {
     }
     let p = profiler::snapshot();
 
-    // pstats text (print_stats + print_callers + print_callees)
-    p.write_pstats_text(&dir.join("pstats.txt"))?;
-    // Python's pstats / snakeviz / gprof2dot -f pstats
-    p.write_prof(&dir.join("profile.prof"))?;
-    // KCacheGrind / callgrind_annotate / gprof2dot -f callgrind
-    p.write_callgrind(&dir.join("callgrind.out"))?;
-    // Flamegraph SVGs: merged, icicle, and the folded stacks behind them
-    p.write_flamegraph(&dir.join("flamegraph.svg"))?;
-    p.write_flamegraph_with(
-        &dir.join("icicle.svg"),
-        &FlamegraphOptions::new().icicle(true),
-    )?;
-    p.write_folded(&dir.join("stacks.folded"))?;
+    // Every format, each under the name a session gives it: pstats text,
+    // profile.json, Python's .prof (pstats, snakeviz, gprof2dot -f pstats),
+    // callgrind (KCacheGrind, callgrind_annotate), the flamegraph and its
+    // folded stacks (the trace formats need a recorded timeline).
+    for format in Format::ALL {
+        if !format.needs_timeline() {
+            let name = format.files()[0].file_name;
+            format.save(&p, &dir.join(name))?;
+        }
+    }
+    // A flamegraph with options of its own: an icicle graph.
+    profiler::emit::write_output(&dir.join("icicle.svg"), |w| {
+        flamegraph::write_svg_with(&p, &FlamegraphOptions::new().icicle(true), w)
+    })?;
 
     for entry in std::fs::read_dir(&dir).map_err(|e| profiler::Error::Io {
         path: dir.clone(),

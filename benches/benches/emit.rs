@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::io::sink;
 use std::sync::OnceLock;
 
-use profiler::emit::{callgrind, flamegraph, pstats_file};
+use profiler::emit::{callgrind, flamegraph, prof};
 use profiler::{Metadata, Node, Profile, SiteInfo, SortKey, ThreadProfile};
 
 fn main() {
@@ -69,13 +69,13 @@ fn stats() {
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
-fn pstats_text() {
+fn pstats() {
     let stats = profile().stats().sort_by(SortKey::Cumulative);
     black_box(format!("{stats}").len());
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
-fn pstats_text_with_callers_callees() {
+fn pstats_with_callers_callees() {
     let stats = profile().stats().sort_by(SortKey::Cumulative);
     let text = format!("{stats}{}{}", stats.callers(), stats.callees());
     black_box(text.len());
@@ -83,7 +83,7 @@ fn pstats_text_with_callers_callees() {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn prof() {
-    pstats_file::write(profile(), &mut sink()).unwrap();
+    prof::write(profile(), &mut sink()).unwrap();
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]

@@ -6,8 +6,7 @@ use std::path::Path;
 
 use profiler::Profile;
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
-use profiler::profile::file;
+use profiler::emit::{callgrind, chrome, json, prof, speedscope};
 
 pub fn exercise(p: &Profile) {
     let st = p.stats();
@@ -16,7 +15,7 @@ pub fn exercise(p: &Profile) {
         let _ = p.thread_stats(i).to_string();
     }
     let mut sink = Vec::new();
-    let _ = pstats_file::write(p, &mut sink);
+    let _ = prof::write(p, &mut sink);
     sink.clear();
     let _ = callgrind::write(p, None, &mut sink);
     sink.clear();
@@ -29,7 +28,10 @@ pub fn exercise(p: &Profile) {
     let _ = speedscope::write(p, &mut sink);
     let merged = Profile::merge(&[p.clone(), p.clone()]);
     assert_eq!(merged.stats().total_calls(), 2 * st.total_calls());
-    let bytes = file::to_bytes(p);
-    let back = file::parse(&bytes, Path::new("again.json")).expect("a saved profile loads");
+    let mut bytes = Vec::new();
+    json::write(p, &mut bytes).expect("a profile saves");
+    let back = profiler::load::from_bytes(&bytes, Path::new("again.json"))
+        .expect("a saved profile loads")
+        .profile;
     assert_eq!(&back, p, "save then load changes the profile");
 }

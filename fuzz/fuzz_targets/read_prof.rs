@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(import) = profiler::profile::import_prof::from_bytes(data, Path::new("fuzz.prof")) {
+    if let Ok(import) = profiler::emit::prof::from_bytes(data, Path::new("fuzz.prof")) {
         import
             .profile
             .validate()

@@ -73,7 +73,7 @@ mod snapshot;
 pub mod stats;
 mod sys;
 
-pub use emit::pstats_text::CallReport;
+pub use emit::pstats::CallReport;
 pub use error::Error;
 pub use profile::{
     Children, Metadata, Node, ProbeCost, Profile, Sched, SchedSample, SiteId, SiteInfo, Span,

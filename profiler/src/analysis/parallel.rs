@@ -90,6 +90,16 @@ impl Profile {
     pub fn parallel_summary(&self) -> ParallelSummary {
         summarize(self)
     }
+
+    /// The parallel summary (the stored one, or computed now) when it has
+    /// something to say: more than one thread did work, or a timeline exists.
+    pub fn parallel_section(&self) -> Option<ParallelSummary> {
+        let summary = self
+            .parallel
+            .clone()
+            .unwrap_or_else(|| self.parallel_summary());
+        (summary.is_parallel() || summary.concurrency.from_timeline).then_some(summary)
+    }
 }
 
 /// Whether a thread is the folded tree of exited threads.

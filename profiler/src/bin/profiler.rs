@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, paraver, prof, speedscope, timeline, write_output};
+use profiler::emit::flamegraph;
+use profiler::emit::{Format, prof, timeline, write_output};
 use profiler::{Figures, Limit, Profile, SortKey, Stats};
 use regex::Regex;
 
@@ -120,47 +120,6 @@ struct DiffArgs {
     /// Print at most N functions.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-}
-
-/// Output formats of `convert`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Format {
-    /// callgrind.out for KCacheGrind, QCacheGrind and callgrind_annotate.
-    Callgrind,
-    /// cProfile's .prof, for pstats, snakeviz and gprof2dot.
-    Prof,
-    /// Flamegraph SVG.
-    Flamegraph,
-    /// Folded stacks (`a;b;c self_ns`).
-    Folded,
-    /// Chrome trace event JSON (Perfetto, chrome://tracing).
-    Chrome,
-    /// Paraver .prv, .pcf and .row.
-    Paraver,
-    /// speedscope JSON.
-    Speedscope,
-    /// This tool's versioned profile.json.
-    Json,
-}
-
-impl Format {
-    /// The default output name for an input named `stem`.
-    fn default_name(self, stem: &str) -> String {
-        match self {
-            Format::Callgrind => format!("callgrind.out.{stem}"),
-            Format::Prof => format!("{stem}.prof"),
-            Format::Flamegraph => format!("{stem}.svg"),
-            Format::Folded => format!("{stem}.folded"),
-            Format::Chrome => format!("{stem}.trace.json"),
-            Format::Paraver => stem.to_owned(),
-            Format::Speedscope => format!("{stem}.speedscope.json"),
-            Format::Json => format!("{stem}.json"),
-        }
-    }
-
-    fn uses_timeline(self) -> bool {
-        matches!(self, Format::Chrome | Format::Paraver | Format::Speedscope)
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -399,24 +358,19 @@ fn parse_limit(s: &str) -> Result<Limit, Fail> {
 fn convert(a: &ConvertArgs) -> Result<(), Fail> {
     let profile = load(&a.file)?;
     let to = a.to;
-    let out = match &a.output {
-        Some(o) => o.clone(),
-        None => {
-            let stem = a
-                .file
-                .file_stem()
-                .map_or_else(|| "profile".into(), |s| s.to_string_lossy().into_owned());
-            PathBuf::from(to.default_name(&stem))
-        }
-    };
-    if to.uses_timeline() && profile.threads.iter().all(|t| t.timeline.is_empty()) {
+    let stem = a
+        .file
+        .file_stem()
+        .map_or_else(|| "profile".into(), |s| s.to_string_lossy().into_owned());
+    let out = a.output.clone().unwrap_or_else(|| PathBuf::from(&stem));
+    if to.needs_timeline() && profile.threads.iter().all(|t| t.timeline.is_empty()) {
         note(format!(
             "{}: the profile has no timeline (record with PROFILER_TIMELINE=1); \
              the trace shows no scopes",
             a.file.display()
         ));
     }
-    if to.uses_timeline() {
+    if to.needs_timeline() {
         let cut: usize = profile.threads.iter().map(timeline::overlapping).sum();
         if cut > 0 {
             note(format!(
@@ -427,49 +381,37 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
             ));
         }
     }
-    if to == Format::Paraver {
-        if out.as_os_str() == "-" {
-            return fail("-", "Paraver traces are three files: give -o BASENAME");
-        }
-        let parts = paraver::paths(&out);
-        for part in &parts {
-            refuse_inputs(part, std::slice::from_ref(&a.file), "-o")?;
-        }
-        return write_paraver(&profile, &parts);
+    if out.as_os_str() == "-" && to.files().len() > 1 {
+        return fail(
+            "-",
+            format!(
+                "{to} output is {} files: give -o BASENAME",
+                to.files().len()
+            ),
+        );
     }
-    refuse_inputs(&out, std::slice::from_ref(&a.file), "-o")?;
-    write_output(&out, |w| match to {
-        Format::Callgrind => callgrind::write(&profile, None, w),
-        Format::Prof => prof::write(&profile, w),
-        Format::Flamegraph => flamegraph::write_svg(&profile, w),
-        Format::Folded => flamegraph::write_folded(&profile, &FlamegraphOptions::default(), w),
-        Format::Chrome => chrome::write(&profile, w),
-        Format::Speedscope => speedscope::write(&profile, w),
-        Format::Json => profiler::emit::json::write(&profile, w),
-        // Three files, written above.
-        Format::Paraver => Ok(()),
-    })?;
-    Ok(())
+    let paths = match &a.output {
+        Some(_) => to.paths(&out),
+        None => to
+            .files()
+            .iter()
+            .map(|f| PathBuf::from(f.named_after_input.replace("{}", &stem)))
+            .collect(),
+    };
+    for path in &paths {
+        refuse_inputs(path, std::slice::from_ref(&a.file), "-o")?;
+    }
+    write_files(&profile, to, &paths)
 }
 
-/// Writes a Paraver trace's three files (`.prv`, `.pcf`, `.row`) as every
-/// other output is written ([`write_output`]): the `.pcf` and `.row` first,
-/// then the `.prv` that Paraver opens. Each file streams out of
-/// [`paraver::write`] (the other two go to a sink). If one fails, the files
-/// this call created are removed again.
-fn write_paraver(profile: &Profile, parts: &[PathBuf; 3]) -> Result<(), Fail> {
-    let [prv, pcf, row] = parts;
-    let sink = || io::sink();
-    let order: [(&PathBuf, usize); 3] = [(pcf, 1), (row, 2), (prv, 0)];
+/// Writes the files of a format as every output is written
+/// ([`write_output`]), in the format's order; if one fails, the files this
+/// call created are removed again.
+fn write_files(profile: &Profile, to: Format, paths: &[PathBuf]) -> Result<(), Fail> {
     let mut created: Vec<&PathBuf> = Vec::new();
-    for (path, which) in order {
+    for (file, path) in to.files().iter().zip(paths) {
         let existed = std::fs::symlink_metadata(path).is_ok();
-        let written = write_output(path, |w| match which {
-            0 => paraver::write(profile, w, &mut sink(), &mut sink()),
-            1 => paraver::write(profile, &mut sink(), w, &mut sink()),
-            _ => paraver::write(profile, &mut sink(), &mut sink(), w),
-        });
-        if let Err(e) = written {
+        if let Err(e) = write_output(path, |w| (file.write)(profile, w)) {
             for c in created {
                 let _ = std::fs::remove_file(c);
             }

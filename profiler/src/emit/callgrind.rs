@@ -74,6 +74,11 @@ use crate::error::Error;
 use crate::hash::FastMap;
 use crate::profile::{Profile, ThreadProfile};
 
+/// Writes the callgrind file of every thread merged (see [`write()`]).
+pub fn write_merged(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+    write(profile, None, w)
+}
+
 /// Writes `profile` in callgrind format to `w`: every thread merged
 /// (`thread = None`), or one thread (an index into
 /// [`Profile::threads`], written with `thread: <index + 1>` and
@@ -119,7 +124,7 @@ pub fn write_per_thread(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, E
     let mut written = Vec::with_capacity(profile.threads.len());
     for i in 0..profile.threads.len() {
         let path = dir.join(per_thread_file_name(profile.meta.pid, i));
-        crate::emit::write_atomic(&path, |w| write(profile, Some(i), w))?;
+        crate::fs::write_atomic(&path, |w| write(profile, Some(i), w))?;
         written.push(path);
     }
     Ok(written)
@@ -129,20 +134,6 @@ pub fn write_per_thread(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, E
 /// process `pid`: `callgrind.out.<pid>-<index + 1, two digits at least>`.
 pub fn per_thread_file_name(pid: u32, index: usize) -> String {
     format!("callgrind.out.{pid}-{:02}", index + 1)
-}
-
-impl Profile {
-    /// Writes the merged callgrind file to `path`, atomically.
-    pub fn write_callgrind(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write(self, None, w))
-    }
-
-    /// Writes one callgrind file per thread into `dir`, atomically each (see
-    /// [`callgrind::write_per_thread`](write_per_thread)), and returns their
-    /// paths.
-    pub fn write_callgrind_per_thread(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        write_per_thread(self, dir)
-    }
 }
 
 /// A function as written: one per distinct (name, file, line) of the sites

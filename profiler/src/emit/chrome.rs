@@ -41,121 +41,175 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
-use std::path::Path;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 use super::names;
+use super::{Lines, json};
 use crate::emit::timeline;
-use crate::error::Error;
 use crate::profile::Profile;
 
+/// `otherData`: what the trace is of.
+#[derive(Serialize)]
+struct OtherData<'a> {
+    program: &'a str,
+    clock: &'a str,
+    profiler_version: &'a str,
+    start_unix_s: f64,
+    timeline_dropped: u64,
+    #[serde(skip_serializing_if = "InOrder::is_empty")]
+    timeline_dropped_by_thread: InOrder,
+}
+
+/// A JSON object whose members keep their order.
+struct InOrder(Vec<(String, u64)>);
+
+impl InOrder {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for InOrder {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// A metadata (`"ph":"M"`) event.
+#[derive(Serialize)]
+struct Metadata<'a> {
+    name: &'static str,
+    ph: &'static str,
+    pid: u32,
+    tid: u64,
+    args: MetaArgs<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum MetaArgs<'a> {
+    Name { name: &'a str },
+    SortIndex { sort_index: usize },
+}
+
+/// A complete (`"ph":"X"`) event: one span.
+#[derive(Serialize)]
+struct Complete<'a> {
+    name: &'a str,
+    cat: &'static str,
+    ph: &'static str,
+    ts: Micros,
+    dur: Micros,
+    pid: u32,
+    tid: u64,
+    args: &'a SiteArgs,
+}
+
+/// A span's `args`: its site's file and line (none for an unknown site).
+#[derive(Serialize)]
+struct SiteArgs {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+}
+
 /// Writes `profile`'s timelines as Chrome trace event JSON to `w` (see the
-/// module docs).
+/// module docs). Every value goes through serde; only the layout (one event
+/// per line) is written here.
 pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
-    let total_dropped: u64 = profile.threads.iter().map(|t| t.timeline_dropped).sum();
     let tids = tids(profile);
     let program = if profile.meta.program.is_empty() {
         "process"
     } else {
         profile.meta.program.as_str()
     };
-
-    write!(w, "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{")?;
-    write!(
-        w,
-        "\"program\":{},\"clock\":{},\"profiler_version\":{},\"start_unix_s\":{},\"timeline_dropped\":{}",
-        json(program),
-        json(&profile.meta.clock),
-        json(&profile.meta.crate_version),
-        json_f64(profile.meta.start_unix_s),
-        total_dropped
-    )?;
-    if total_dropped > 0 {
-        write!(w, ",\"timeline_dropped_by_thread\":{{")?;
-        let mut first = true;
-        for (t, tid) in profile.threads.iter().zip(&tids) {
-            if t.timeline_dropped > 0 {
-                let key = format!("{}:{}", t.pid, tid);
-                write!(
-                    w,
-                    "{}{}:{}",
-                    if first { "" } else { "," },
-                    json(&key),
-                    t.timeline_dropped
-                )?;
-                first = false;
-            }
-        }
-        write!(w, "}}")?;
-    }
-    write!(w, "}},\"traceEvents\":[")?;
-
-    let mut first = true;
-    let mut sep = |w: &mut dyn Write| -> io::Result<()> {
-        let s = if first { "\n" } else { ",\n" };
-        first = false;
-        w.write_all(s.as_bytes())
+    let other = OtherData {
+        program,
+        clock: &profile.meta.clock,
+        profiler_version: &profile.meta.crate_version,
+        start_unix_s: finite_or_zero(profile.meta.start_unix_s),
+        timeline_dropped: profile.threads.iter().map(|t| t.timeline_dropped).sum(),
+        timeline_dropped_by_thread: InOrder(
+            profile
+                .threads
+                .iter()
+                .zip(&tids)
+                .filter(|(t, _)| t.timeline_dropped > 0)
+                .map(|(t, tid)| (format!("{}:{}", t.pid, tid), t.timeline_dropped))
+                .collect(),
+        ),
     };
+    w.write_all(b"{\"displayTimeUnit\":\"ns\",\"otherData\":")?;
+    json(w, &other)?;
+    w.write_all(b",\"traceEvents\":[")?;
+
+    let mut events = Lines::default();
 
     let mut seen_pids = HashSet::new();
     for t in &profile.threads {
         if seen_pids.insert(t.pid) {
-            sep(w)?;
-            write!(
-                w,
-                "{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":{}}}}}",
-                t.pid,
-                json(program)
-            )?;
+            let m = Metadata {
+                name: "process_name",
+                ph: "M",
+                pid: t.pid,
+                tid: 0,
+                args: MetaArgs::Name { name: program },
+            };
+            events.item(w, &m)?;
         }
     }
-    for (i, (t, tid)) in profile.threads.iter().zip(&tids).enumerate() {
-        sep(w)?;
-        write!(
-            w,
-            "{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{}}}}}",
-            t.pid,
+    for (i, (t, &tid)) in profile.threads.iter().zip(&tids).enumerate() {
+        let name = Metadata {
+            name: "thread_name",
+            ph: "M",
+            pid: t.pid,
             tid,
-            json(&t.name)
-        )?;
-        sep(w)?;
-        write!(
-            w,
-            "{{\"name\":\"thread_sort_index\",\"ph\":\"M\",\"pid\":{},\"tid\":{},\"args\":{{\"sort_index\":{}}}}}",
-            t.pid, tid, i
-        )?;
+            args: MetaArgs::Name { name: &t.name },
+        };
+        events.item(w, &name)?;
+        let order = Metadata {
+            name: "thread_sort_index",
+            ph: "M",
+            pid: t.pid,
+            tid,
+            args: MetaArgs::SortIndex { sort_index: i },
+        };
+        events.item(w, &order)?;
     }
 
-    // Per site: `"name":…,"cat":"fn","ph":"X"` and `"args":{…}`, escaped once.
-    let mut heads: HashMap<u32, (String, String)> = HashMap::new();
-    for (t, tid) in profile.threads.iter().zip(&tids) {
+    // Per site, its name and args, made once.
+    let mut sites: HashMap<u32, (String, SiteArgs)> = HashMap::new();
+    for (t, &tid) in profile.threads.iter().zip(&tids) {
         for p in timeline::nest(t) {
-            let (head, args) = heads.entry(p.site).or_insert_with(|| {
-                let name = names::site_name(profile, p.site);
-                let args = match profile.sites.get(p.site as usize) {
-                    Some(s) => format!(
-                        "{{\"file\":{},\"line\":{}}}",
-                        json(&names::clean(&s.file)),
-                        s.line
-                    ),
-                    None => "{}".to_owned(),
+            let (name, args) = sites.entry(p.site).or_insert_with(|| {
+                let site = profile.sites.get(p.site as usize);
+                let args = SiteArgs {
+                    file: site.map(|s| names::clean(&s.file)),
+                    line: site.map(|s| s.line),
                 };
-                (
-                    format!("{{\"name\":{},\"cat\":\"fn\",\"ph\":\"X\"", json(&name)),
-                    args,
-                )
+                (names::site_name(profile, p.site), args)
             });
-            sep(w)?;
-            write!(
-                w,
-                "{head},\"ts\":{},\"dur\":{},\"pid\":{},\"tid\":{},\"args\":{args}}}",
-                Micros(p.start),
-                Micros(p.end - p.start),
-                t.pid,
-                tid
-            )?;
+            let span = Complete {
+                name,
+                cat: "fn",
+                ph: "X",
+                ts: Micros(p.start),
+                dur: Micros(p.end - p.start),
+                pid: t.pid,
+                tid,
+                args,
+            };
+            events.item(w, &span)?;
         }
     }
-    writeln!(w, "\n]}}")?;
+    w.write_all(b"\n]}\n")?;
     w.flush()
 }
 
@@ -186,9 +240,27 @@ fn tids(profile: &Profile) -> Vec<u64> {
 }
 
 /// Nanoseconds written as microseconds, exactly: `12345` as `12.345`, `100`
-/// as `0.1`, `7000` as `7`.
+/// as `0.1`, `7000` as `7`. A whole number is an integer; below 10^15 ns
+/// (11 days) a fraction is the double nearest the decimal, which JSON
+/// writes with the shortest digits that read back as that double: the
+/// decimal itself (15 significant digits at most); beyond, the decimal's
+/// digits are written as they are.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Micros(pub(crate) u64);
+
+impl Serialize for Micros {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 % 1000 == 0 {
+            s.serialize_u64(self.0 / 1000)
+        } else if self.0 < 1_000_000_000_000_000 {
+            s.serialize_f64(self.0 as f64 / 1000.0)
+        } else {
+            let digits = serde_json::value::RawValue::from_string(self.to_string())
+                .map_err(serde::ser::Error::custom)?;
+            digits.serialize(s)
+        }
+    }
+}
 
 impl std::fmt::Display for Micros {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -202,27 +274,9 @@ impl std::fmt::Display for Micros {
     }
 }
 
-/// A JSON string literal.
-fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
-/// A JSON number (`0` for a value JSON cannot hold).
-fn json_f64(x: f64) -> String {
-    if x.is_finite() {
-        serde_json::to_string(&x).unwrap_or_else(|_| "0".to_owned())
-    } else {
-        "0".to_owned()
-    }
-}
-
-impl Profile {
-    /// Writes the timelines as Chrome trace event JSON to `path`, atomically
-    /// (see [`emit::chrome`](crate::emit::chrome)): open it in the Perfetto
-    /// UI, `chrome://tracing` or speedscope.
-    pub fn write_chrome_trace(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write(self, w))
-    }
+/// A JSON number for `x` (`0` for a value JSON cannot hold).
+fn finite_or_zero(x: f64) -> f64 {
+    if x.is_finite() { x } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -232,13 +286,14 @@ mod tests {
 
     #[test]
     fn micros_are_exact() {
-        let s = |n| Micros(n).to_string();
+        let s = |n| serde_json::to_string(&Micros(n)).unwrap();
         assert_eq!(s(0), "0");
         assert_eq!(s(7000), "7");
         assert_eq!(s(100), "0.1");
         assert_eq!(s(120), "0.12");
         assert_eq!(s(12_345), "12.345");
         assert_eq!(s(1_000_001), "1000.001");
+        assert_eq!(s(999_999_999_999_999), "999999999999.999");
         assert_eq!(s(u64::MAX), "18446744073709551.615");
     }
 

@@ -33,12 +33,10 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::Path;
 
 use inferno::flamegraph::{Direction, Options};
 
 use super::names;
-use crate::error::Error;
 use crate::hash::FastMap;
 use crate::profile::Profile;
 
@@ -397,6 +395,11 @@ pub fn folded(profile: &Profile, options: &FlamegraphOptions) -> String {
     to_text(&folded_stacks(profile, options))
 }
 
+/// Writes the folded stacks of `profile`, every thread merged, to `w`.
+pub fn write_folded_default(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+    write_folded(profile, &FlamegraphOptions::default(), w)
+}
+
 /// Writes the folded stacks of `profile` to `w`.
 pub fn write_folded(
     profile: &Profile,
@@ -457,36 +460,6 @@ pub fn write_differential_with(
     let text = String::from_utf8(two).map_err(io::Error::other)?;
     let title = title(after, options, "Differential Flame Graph");
     render(&text, title, options, w)
-}
-
-impl Profile {
-    /// The folded stacks of every thread merged (see
-    /// [`emit::flamegraph`](crate::emit::flamegraph)): one `path self_ns`
-    /// line per call path with self time.
-    pub fn folded(&self) -> String {
-        folded(self, &FlamegraphOptions::default())
-    }
-
-    /// Writes the merged flamegraph SVG to `path`, atomically.
-    pub fn write_flamegraph(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write_svg(self, w))
-    }
-
-    /// Writes the flamegraph SVG drawn as `options` say to `path`, atomically.
-    pub fn write_flamegraph_with(
-        &self,
-        path: &Path,
-        options: &FlamegraphOptions,
-    ) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write_svg_with(self, options, w))
-    }
-
-    /// Writes the merged folded stacks to `path`, atomically.
-    pub fn write_folded(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| {
-            write_folded(self, &FlamegraphOptions::default(), w)
-        })
-    }
 }
 
 fn title(profile: &Profile, options: &FlamegraphOptions, default: &str) -> String {
@@ -597,6 +570,13 @@ fn thread_frames(profile: &Profile) -> Vec<String> {
         .map(|t| frame_name(&t.name))
         .collect();
     names::numbered(&names)
+}
+
+impl Profile {
+    /// The folded stacks of every thread merged (see [`folded`]), as text.
+    pub fn folded(&self) -> String {
+        folded(self, &FlamegraphOptions::default())
+    }
 }
 
 // ------------------------------------------------------------ flame chart
@@ -720,14 +700,6 @@ fn flame_chart_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(Str
         }
     }
     out
-}
-
-impl Profile {
-    /// Writes the flame chart SVG of the timelines (see
-    /// [`write_flame_chart_with`]) to `path`, atomically.
-    pub fn write_flame_chart(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write_flame_chart(self, w))
-    }
 }
 
 #[cfg(test)]

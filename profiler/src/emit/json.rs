@@ -1,6 +1,6 @@
 //! This tool's own format: the versioned `profile.json` that
 //! [`Profile::save`] writes and [`load`](crate::load) reads back, every field
-//! of the data model included (see the [`profile`](crate::profile) module).
+//! of the data model included (see the [`profile`](mod@crate::profile) module).
 
 use std::io::{self, Write};
 

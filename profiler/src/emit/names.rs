@@ -76,8 +76,8 @@ pub(crate) fn disambiguate(names: &mut [String], detail: impl Fn(usize) -> Strin
         .filter(|n| !shared.contains(*n))
         .cloned()
         .collect();
-    for i in 0..names.len() {
-        if !shared.contains(&names[i]) {
+    for (i, slot) in names.iter_mut().enumerate() {
+        if !shared.contains(slot) {
             continue;
         }
         let base = detail(i);
@@ -88,7 +88,7 @@ pub(crate) fn disambiguate(names: &mut [String], detail: impl Fn(usize) -> Strin
             k += 1;
         }
         used.insert(name.clone());
-        names[i] = name;
+        *slot = name;
     }
 }
 

@@ -55,11 +55,9 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 
 use super::names;
 use crate::emit::timeline::{self, Edge};
-use crate::error::Error;
 use crate::profile::Profile;
 
 /// Extrae's event type for user functions.
@@ -80,9 +78,19 @@ pub fn write(
     row: &mut dyn Write,
 ) -> io::Result<()> {
     let layout = Layout::new(profile);
-    write_prv(profile, &layout, prv)?;
+    prv_body(profile, &layout, prv)?;
     write_pcf(profile, pcf)?;
-    write_row(profile, &layout, row)
+    row_names(profile, &layout, row)
+}
+
+/// Writes the `.prv` (the trace body) of `profile` to `w`.
+pub fn write_prv(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+    prv_body(profile, &Layout::new(profile), w)
+}
+
+/// Writes the `.row` (the names of the trace's objects) of `profile` to `w`.
+pub fn write_row(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+    row_names(profile, &Layout::new(profile), w)
 }
 
 /// Where every thread of the profile goes in Paraver's object model.
@@ -133,7 +141,7 @@ enum Kind {
 }
 
 /// Writes the `.prv` body.
-fn write_prv(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
+fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
     let end = timeline::end_ns(profile);
     let appl = if layout.tasks.is_empty() {
         // A trace needs an object: one task of one thread, with no records.
@@ -224,8 +232,9 @@ fn write_prv(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Resul
     w.flush()
 }
 
-/// Writes the `.pcf` configuration.
-fn write_pcf(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+/// Writes the `.pcf` (the configuration: states and function names) of
+/// `profile` to `w`.
+pub fn write_pcf(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
     let dropped: u64 = profile.threads.iter().map(|t| t.timeline_dropped).sum();
     if dropped > 0 {
         writeln!(
@@ -313,7 +322,7 @@ fn function_names(profile: &Profile) -> Vec<String> {
 }
 
 /// Writes the `.row` object names.
-fn write_row(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
+fn row_names(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
     let program = names::label(&profile.meta.program);
     let node = if program.is_empty() {
         "node".to_owned()
@@ -373,53 +382,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
-}
-
-/// The three files of a Paraver trace for `dir_or_basename`: an existing
-/// directory gets `trace.prv`, `trace.pcf` and `trace.row`; any other path is
-/// a base name, with or without the `.prv` extension (`out/run` and
-/// `out/run.prv` both give `out/run.prv`, `out/run.pcf` and `out/run.row`).
-pub fn paths(dir_or_basename: &Path) -> [PathBuf; 3] {
-    let base = if dir_or_basename.is_dir() {
-        dir_or_basename.join("trace")
-    } else if dir_or_basename.extension().is_some_and(|e| e == "prv") {
-        dir_or_basename.with_extension("")
-    } else {
-        dir_or_basename.to_path_buf()
-    };
-    let with = |ext: &str| {
-        let mut s = base.clone().into_os_string();
-        s.push(".");
-        s.push(ext);
-        PathBuf::from(s)
-    };
-    [with("prv"), with("pcf"), with("row")]
-}
-
-impl Profile {
-    /// Writes the timelines as a Paraver trace (see
-    /// [`emit::paraver`](crate::emit::paraver)) to the three files that
-    /// [`paraver::paths`](paths) names for `dir_or_basename`: into a
-    /// directory, `trace.prv`, `trace.pcf` and `trace.row`.
-    ///
-    /// Each file is written atomically, the `.pcf` and `.row` first, then the
-    /// `.prv` (the file Paraver opens); if any fails, the ones written by
-    /// this call are removed again, so a trace is there whole or not at all.
-    pub fn write_paraver(&self, dir_or_basename: &Path) -> Result<(), Error> {
-        let [prv, pcf, row] = paths(dir_or_basename);
-        let layout = Layout::new(self);
-        crate::emit::write_atomic(&pcf, |w| write_pcf(self, w))?;
-        if let Err(e) = crate::emit::write_atomic(&row, |w| write_row(self, &layout, w)) {
-            let _ = std::fs::remove_file(&pcf);
-            return Err(e);
-        }
-        if let Err(e) = crate::emit::write_atomic(&prv, |w| write_prv(self, &layout, w)) {
-            let _ = std::fs::remove_file(&pcf);
-            let _ = std::fs::remove_file(&row);
-            return Err(e);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -499,16 +461,5 @@ mod tests {
         assert!(row.ends_with("LEVEL THREAD SIZE 2\nTHREAD 1.1.1 (main)\nTHREAD 1.1.2 (worker)\n"));
         let pcf = String::from_utf8(pcf).unwrap();
         assert!(pcf.contains("VALUES\n0      End\n1      main\n2      a\n3      b\n"));
-    }
-
-    #[test]
-    fn paths_follow_the_destination() {
-        let dir = std::env::temp_dir();
-        assert_eq!(paths(&dir)[0], dir.join("trace.prv"));
-        let [prv, pcf, row] = paths(Path::new("/nonexistent/run.prv"));
-        assert_eq!(prv, Path::new("/nonexistent/run.prv"));
-        assert_eq!(pcf, Path::new("/nonexistent/run.pcf"));
-        assert_eq!(row, Path::new("/nonexistent/run.row"));
-        assert_eq!(paths(Path::new("x/run.v2"))[1], Path::new("x/run.v2.pcf"));
     }
 }

@@ -26,48 +26,83 @@
 
 use std::collections::HashSet;
 use std::io::{self, Write};
-use std::path::Path;
+
+use serde::Serialize;
 
 use super::names;
+use super::{Lines, json};
 use crate::emit::timeline::{self, Edge};
-use crate::error::Error;
 use crate::profile::Profile;
 
 /// The `$schema` of speedscope files.
 pub const SCHEMA: &str = "https://www.speedscope.app/file-format-schema.json";
 
+/// A frame of `shared.frames`.
+#[derive(Serialize)]
+struct Frame<'a> {
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<u32>,
+}
+
+/// An evented profile: one thread's timeline.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Evented<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    name: &'a str,
+    unit: &'static str,
+    start_value: u64,
+    end_value: u64,
+    events: Vec<Event>,
+}
+
+/// An open (`O`) or close (`C`) of a frame.
+#[derive(Serialize)]
+struct Event {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    frame: usize,
+    at: u64,
+}
+
 /// Writes `profile`'s timelines as a speedscope file to `w` (see the module
-/// docs).
+/// docs). Every value goes through serde; only the layout (a line per frame
+/// and per profile) is written here.
 pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
     let end = timeline::end_ns(profile);
-    write!(
-        w,
-        "{{\"$schema\":{},\"exporter\":{},\"name\":{}",
-        json(SCHEMA),
-        json(&format!("profiler {}", env!("CARGO_PKG_VERSION"))),
-        json(if profile.meta.program.is_empty() {
-            "profile"
-        } else {
-            &profile.meta.program
-        })
-    )?;
+    let name = if profile.meta.program.is_empty() {
+        "profile"
+    } else {
+        &profile.meta.program
+    };
+    w.write_all(b"{\"$schema\":")?;
+    json(w, &SCHEMA)?;
+    w.write_all(b",\"exporter\":")?;
+    json(w, &format!("profiler {}", env!("CARGO_PKG_VERSION")))?;
+    w.write_all(b",\"name\":")?;
+    json(w, &name)?;
     let with_timeline: Vec<usize> = (0..profile.threads.len())
         .filter(|&i| !profile.threads[i].timeline.is_empty())
         .collect();
     if !with_timeline.is_empty() {
-        write!(w, ",\"activeProfileIndex\":0")?;
+        w.write_all(b",\"activeProfileIndex\":0")?;
     }
 
-    write!(w, ",\n\"shared\":{{\"frames\":[")?;
+    w.write_all(b",\n\"shared\":{\"frames\":[")?;
+    let mut frames = Lines::default();
     for (i, s) in profile.sites.iter().enumerate() {
-        write!(
-            w,
-            "{}\n{{\"name\":{},\"file\":{},\"line\":{}}}",
-            if i == 0 { "" } else { "," },
-            json(&names::site_name(profile, i as u32)),
-            json(&names::clean(&s.file)),
-            s.line
-        )?;
+        let name = names::site_name(profile, i as u32);
+        let file = names::clean(&s.file);
+        let frame = Frame {
+            name: &name,
+            file: Some(&file),
+            line: Some(s.line),
+        };
+        frames.item(w, &frame)?;
     }
     let n_sites = profile.sites.len();
     let unknown = profile
@@ -76,43 +111,42 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
         .any(|t| t.timeline.iter().any(|s| s.site as usize >= n_sites));
     if unknown {
         // Spans of sites the profile does not list share one extra frame.
-        write!(
-            w,
-            "{}\n{{\"name\":\"(unknown site)\"}}",
-            if n_sites == 0 { "" } else { "," }
-        )?;
+        let frame = Frame {
+            name: "(unknown site)",
+            file: None,
+            line: None,
+        };
+        frames.item(w, &frame)?;
     }
-    write!(w, "]}},\n\"profiles\":[")?;
+    w.write_all(b"]},\n\"profiles\":[")?;
 
     let names = profile_names(profile);
-    for (k, &ti) in with_timeline.iter().enumerate() {
-        let t = &profile.threads[ti];
-        write!(
-            w,
-            "{}\n{{\"type\":\"evented\",\"name\":{},\"unit\":\"nanoseconds\",\"startValue\":0,\"endValue\":{},\"events\":[",
-            if k == 0 { "" } else { "," },
-            json(&names[ti]),
-            end
-        )?;
-        let placed = timeline::nest(t);
-        for (j, e) in timeline::walk(&placed).into_iter().enumerate() {
-            let p = &placed[e.index()];
-            // Unknown sites: the extra frame after the sites'.
-            let frame = (p.site as usize).min(n_sites);
-            let kind = match e {
-                Edge::Open(_) => 'O',
-                Edge::Close(_) => 'C',
-            };
-            write!(
-                w,
-                "{}{{\"type\":\"{kind}\",\"frame\":{frame},\"at\":{}}}",
-                if j == 0 { "" } else { "," },
-                e.at(&placed)
-            )?;
-        }
-        write!(w, "]}}")?;
+    let mut profiles = Lines::default();
+    for &ti in &with_timeline {
+        let placed = timeline::nest(&profile.threads[ti]);
+        let events = timeline::walk(&placed)
+            .into_iter()
+            .map(|e| Event {
+                kind: match e {
+                    Edge::Open(_) => "O",
+                    Edge::Close(_) => "C",
+                },
+                // Unknown sites: the extra frame after the sites'.
+                frame: (placed[e.index()].site as usize).min(n_sites),
+                at: e.at(&placed),
+            })
+            .collect();
+        let evented = Evented {
+            kind: "evented",
+            name: &names[ti],
+            unit: "nanoseconds",
+            start_value: 0,
+            end_value: end,
+            events,
+        };
+        profiles.item(w, &evented)?;
     }
-    writeln!(w, "]}}")?;
+    w.write_all(b"]}\n")?;
     w.flush()
 }
 
@@ -132,19 +166,6 @@ fn profile_names(profile: &Profile) -> Vec<String> {
             }
         })
         .collect()
-}
-
-/// A JSON string literal.
-fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
-}
-
-impl Profile {
-    /// Writes the timelines as a speedscope file to `path`, atomically (see
-    /// [`emit::speedscope`](crate::emit::speedscope)).
-    pub fn write_speedscope(&self, path: &Path) -> Result<(), Error> {
-        crate::emit::write_atomic(path, |w| write(self, w))
-    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::config::Session;
 use super::ending::Ending;
-use super::reports::{pstats_report, write_set};
+use super::reports::write_set;
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::snapshot::Baseline;
@@ -49,7 +49,7 @@ impl Active {
         profile.meta.still_running = still_running.map(str::to_owned);
         profile.parallel = Some(profile.parallel_summary());
         if self.config.print_report && still_running.is_none() {
-            eprint!("{}", pstats_report(&profile));
+            eprint!("{}", crate::emit::pstats::report(&profile));
         }
         if let Some(dir) = &self.config.output_dir {
             if let Some(problem) = &self.out_problem {

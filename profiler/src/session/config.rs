@@ -35,7 +35,7 @@ pub struct Session {
     /// `PROFILER_TIMELINE_MIN_NS=n` sets the minimum scope duration.
     pub timeline: Option<crate::TimelineConfig>,
     /// Subtract the probe's measured cost per call from tottime and cumtime
-    /// (see [`Profile::compensate`]). Default is false;
+    /// (see [`Profile::compensate`](crate::Profile::compensate)). Default is false;
     /// `PROFILER_COMPENSATE=1` sets it. The cost is measured at the start of
     /// every session and recorded in the profile either way.
     pub compensate: bool,

@@ -9,7 +9,7 @@
 //!   ([`write()`]) or for the rows of any [`Stats`] ([`write_stats`]). Keys are
 //!   the site's `file`, `line` and `name`; sites that share a key are summed
 //!   into one entry (as pstats' `Stats.add` does), so every key is unique.
-//!   See [`pstats_text`](crate::emit::pstats_text) for the row rules.
+//!   See [`pstats`](crate::emit::pstats) for the row rules.
 //! - `cc` = primitive calls, `nc` = all calls (swapped in caller entries, as
 //!   cProfile writes them); `tt` and `ct` in seconds (`f64`, nanoseconds /
 //!   1e9). A function with no profiled caller has an empty callers dict.
@@ -25,7 +25,7 @@
 
 use std::io::{self, Write};
 
-use crate::emit::pstats_text::{Row, Table, seconds};
+use crate::emit::pstats::{Row, Table, seconds};
 
 mod import;
 

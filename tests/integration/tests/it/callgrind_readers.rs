@@ -123,7 +123,7 @@ fn callgrind_text(p: &Profile, thread: Option<usize>) -> String {
 
 fn write_file(dir: &Path, name: &str, p: &Profile) -> PathBuf {
     let path = dir.join(name);
-    p.write_callgrind(&path).unwrap();
+    profiler::emit::Format::Callgrind.save(p, &path).unwrap();
     path
 }
 
@@ -663,7 +663,7 @@ fn threads_merged_and_per_thread() {
     );
     gprof2dot(&merged);
 
-    let per = p.write_callgrind_per_thread(&dir.join("threads")).unwrap();
+    let per = profiler::emit::callgrind::write_per_thread(&p, &dir.join("threads")).unwrap();
     assert_eq!(
         per.iter()
             .map(|x| x.file_name().unwrap().to_string_lossy().into_owned())
@@ -854,7 +854,7 @@ fn live_profile_through_the_readers() {
         );
     }
     gprof2dot(&path);
-    for f in p.write_callgrind_per_thread(&dir.join("threads")).unwrap() {
+    for f in profiler::emit::callgrind::write_per_thread(&p, &dir.join("threads")).unwrap() {
         annotate(&f, false);
         gprof2dot(&f);
     }
@@ -870,5 +870,9 @@ fn empty_profile_is_a_valid_file() {
     let dir = scratch!("empty");
     let path = write_file(&dir, "callgrind.out", &p);
     assert_eq!(annotate(&path, false).totals, (0, 0));
-    assert!(p.write_callgrind_per_thread(&dir).unwrap().is_empty());
+    assert!(
+        profiler::emit::callgrind::write_per_thread(&p, &dir)
+            .unwrap()
+            .is_empty()
+    );
 }

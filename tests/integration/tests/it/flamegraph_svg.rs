@@ -453,7 +453,9 @@ fn empty_profile_gives_a_valid_svg() {
     assert!(text.contains("No profiled time"));
     let dir = scratch!("empty");
     std::fs::create_dir_all(&dir).unwrap();
-    p.write_flamegraph(&dir.join("flamegraph.svg")).unwrap();
+    profiler::emit::Format::Flamegraph
+        .save(&p, &dir.join("flamegraph.svg"))
+        .unwrap();
     let mut buf = Vec::new();
     flamegraph::write_differential(&p, &p, &mut buf).unwrap();
 }
@@ -464,15 +466,16 @@ fn write_flamegraph_to_a_file() {
     let dir = scratch!("file");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("flamegraph.svg");
-    p.write_flamegraph(&path).unwrap();
+    profiler::emit::Format::Flamegraph.save(&p, &path).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!frames(&text).is_empty());
-    p.write_flamegraph_with(
-        &dir.join("icicle.svg"),
-        &FlamegraphOptions::new().icicle(true),
-    )
+    profiler::emit::write_output(&dir.join("icicle.svg"), |w| {
+        flamegraph::write_svg_with(&p, &FlamegraphOptions::new().icicle(true), w)
+    })
     .unwrap();
-    p.write_folded(&dir.join("stacks.folded")).unwrap();
+    profiler::emit::Format::Folded
+        .save(&p, &dir.join("stacks.folded"))
+        .unwrap();
     assert_eq!(
         std::fs::read_to_string(dir.join("stacks.folded")).unwrap(),
         p.folded()

@@ -32,7 +32,7 @@ fn gprof2dot_reads_our_prof_file() {
     p.validate().unwrap();
     let dir = integration::scratch!("prof");
     let prof = dir.join("profile.prof");
-    p.write_prof(&prof).unwrap();
+    profiler::emit::Format::Prof.save(&p, &prof).unwrap();
 
     let out = Command::new(gprof2dot())
         .args(["-f", "pstats", "--node-thres=0", "--edge-thres=0"])

@@ -85,7 +85,7 @@ fn without_a_timeline_there_is_no_whole_run_load_balance() {
         thread_with(2, "w1", &[(CHUNK, 50 * MS)]),
         thread_with(3, "w2", &[(CHUNK, 30 * MS)]),
         thread_with(4, "idle", &[]),
-        thread_with(5, "(12 exited threads)", &[(CHUNK, 900 * MS)]),
+        thread_with(5, "(12 exited threads)", &[(CHUNK, 900 * MS)]).with_folded_threads(12),
     ];
     let p = Profile::new(meta(200 * MS, 4), sites(), threads);
     p.validate().unwrap();

@@ -271,7 +271,7 @@ fn compare<'p>(name: &str, make: impl Fn() -> Stats<'p>, checks: &[Check]) {
     let dir = scratch!(name);
     let prof = dir.join("profile.prof");
     let mut bytes = Vec::new();
-    profiler::emit::pstats_file::write_stats(&make(), &mut bytes).expect("encode .prof");
+    profiler::emit::prof::write_stats(&make(), &mut bytes).expect("encode .prof");
     std::fs::write(&prof, &bytes).expect("write .prof");
     let configs: Vec<Value> = checks.iter().map(Check::config).collect();
     let configs_path = dir.join("configs.json");

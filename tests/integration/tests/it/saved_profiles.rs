@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use integration::scratch;
 use profiler::emit::flamegraph::{self, FlamegraphOptions};
-use profiler::emit::{callgrind, chrome, pstats_file, speedscope};
-use profiler::profile::file;
+use profiler::emit::{callgrind, chrome, json, prof, speedscope};
 use profiler::{Profile, Session, SortKey, TimelineConfig, profile};
 
 /// Set in child processes: how many times `work` runs.
@@ -115,7 +114,7 @@ fn all_outputs(p: &Profile, dir: &Path) -> Vec<(String, Vec<u8>)> {
         f(&mut b).unwrap();
         out.push((name.to_owned(), b));
     };
-    push("profile.prof", &|b| pstats_file::write(p, b));
+    push("profile.prof", &|b| prof::write(p, b));
     push("callgrind.out", &|b| callgrind::write(p, None, b));
     push("folded", &|b| {
         flamegraph::write_folded(p, &FlamegraphOptions::default(), b)
@@ -130,10 +129,10 @@ fn all_outputs(p: &Profile, dir: &Path) -> Vec<(String, Vec<u8>)> {
     });
     push("trace.json", &|b| chrome::write(p, b));
     push("speedscope.json", &|b| speedscope::write(p, b));
-    push("profile.json", &|b| file::write(p, b));
+    push("profile.json", &|b| json::write(p, b));
     std::fs::create_dir_all(dir).unwrap();
-    p.write_callgrind_per_thread(dir).unwrap();
-    p.write_paraver(dir).unwrap();
+    profiler::emit::callgrind::write_per_thread(p, dir).unwrap();
+    profiler::emit::Format::Paraver.save(p, dir).unwrap();
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -282,7 +281,8 @@ fn merging_the_files_of_a_multi_process_run_gives_the_sum() {
 fn load_errors_say_which_problem_and_where() {
     let dir = scratch!("errors");
     work(1);
-    let good = file::to_bytes(&profiler::snapshot());
+    let mut good = Vec::new();
+    json::write(&profiler::snapshot(), &mut good).unwrap();
     let check = |name: &str, bytes: &[u8], expected: &str| {
         let path = dir.join(name);
         std::fs::write(&path, bytes).unwrap();

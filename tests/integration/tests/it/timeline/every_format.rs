@@ -86,12 +86,22 @@ fn overlapping_spans_are_cut_to_nest() {
 fn files_are_written_under_the_documented_names() {
     let dir = scratch!("files");
     let p = rich();
-    p.write_chrome_trace(&dir.join("trace.json")).unwrap();
-    p.write_speedscope(&dir.join("speedscope.json")).unwrap();
-    p.write_flame_chart(&dir.join("flamechart.svg")).unwrap();
-    p.write_paraver(&dir).unwrap();
-    p.write_paraver(&dir.join("run")).unwrap();
-    p.write_paraver(&dir.join("other.prv")).unwrap();
+    profiler::emit::Format::Chrome
+        .save(&p, &dir.join("trace.json"))
+        .unwrap();
+    profiler::emit::Format::Speedscope
+        .save(&p, &dir.join("speedscope.json"))
+        .unwrap();
+    profiler::emit::Format::Flamechart
+        .save(&p, &dir.join("flamechart.svg"))
+        .unwrap();
+    profiler::emit::Format::Paraver.save(&p, &dir).unwrap();
+    profiler::emit::Format::Paraver
+        .save(&p, &dir.join("run"))
+        .unwrap();
+    profiler::emit::Format::Paraver
+        .save(&p, &dir.join("other.prv"))
+        .unwrap();
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -126,10 +136,13 @@ fn files_are_written_under_the_documented_names() {
     assert_eq!(read("run.prv"), t.prv);
     // A destination that cannot be written: an error naming it, no files.
     let missing = dir.join("no/such/dir/trace");
-    let err = p.write_paraver(&missing).unwrap_err().to_string();
+    let err = profiler::emit::Format::Paraver
+        .save(&p, &missing)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no/such/dir"), "{err}");
-    let err = p
-        .write_chrome_trace(&dir.join("no/trace.json"))
+    let err = profiler::emit::Format::Chrome
+        .save(&p, &dir.join("no/trace.json"))
         .unwrap_err();
     assert!(err.to_string().contains("trace.json"));
 }

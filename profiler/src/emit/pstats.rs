@@ -43,7 +43,9 @@
 
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::io::{self, Write};
 
+use crate::profile::Profile;
 use crate::stats::{Figures, Limit, SortValues, Stats, compare_rows, std_name};
 
 /// One pstats function: a `(file, line, name)` key with the summed figures
@@ -533,6 +535,67 @@ impl fmt::Display for CallReport<'_, '_> {
         writeln!(f)?;
         writeln!(f)
     }
+}
+
+/// The pstats text report: how the run ended (when it did not return
+/// normally) and the calls still running, then the table sorted by
+/// cumulative time, the parallel summary when there is one, and the callers
+/// and callees.
+pub fn report(profile: &Profile) -> String {
+    let stats = profile
+        .stats()
+        .sort_by(crate::stats::SortKey::Cumulative)
+        .time_note(true);
+    let section = profile
+        .parallel_section()
+        .map(|s| format!("{s}\n"))
+        .unwrap_or_default();
+    let mut head = String::new();
+    if let Some(why) = &profile.meta.ended_by {
+        head.push_str(&format!(
+            "Ended by {why}: the figures are the calls made up to then.\n"
+        ));
+    }
+    if let Some(why) = &profile.meta.still_running {
+        head.push_str(&format!(
+            "Written while the program was still running ({why}).\n"
+        ));
+    }
+    if profile.meta.compensated {
+        let (inner, outer) = profile
+            .meta
+            .probe_cost
+            .map_or((0.0, 0.0), |c| (c.inner_ns, c.outer_ns));
+        head.push_str(&format!(
+            "Compensated: {:.6} seconds of probe cost subtracted ({inner:.1} ns per call inside the call, {outer:.1} ns in all).\n",
+            profile.meta.compensated_ns as f64 / 1e9
+        ));
+        for w in &profile.meta.compensation_warnings {
+            head.push_str(&format!(
+                "WARNING: compensation removed more than half of the time of {w}\n"
+            ));
+        }
+    }
+    let open: usize = profile.threads.iter().map(|t| t.open.len()).sum();
+    if open > 0 {
+        head.push_str(&format!(
+            "{open} call(s) were still running: each counts as one call, with its time so far.\n"
+        ));
+    }
+    if !head.is_empty() {
+        head.push('\n');
+    }
+    format!(
+        "{head}{stats}{section}{}{}",
+        stats.callers(),
+        stats.callees()
+    )
+}
+
+/// Writes the pstats text report of `profile` (see [`report`]) to `w`: the
+/// `pstats.txt` of a session.
+pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
+    w.write_all(report(profile).as_bytes())
 }
 
 #[cfg(test)]
