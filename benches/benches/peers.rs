@@ -965,7 +965,7 @@ fn print_report(cases: &[Case], rows: &[Row], rounds: usize, run_s: f64) {
         ours::SNAPSHOTS.load(Ordering::Relaxed)
     );
 
-    // Verdicts against the targets (design.md, "Targets").
+    // Verdicts against the targets (docs/design.md, "Targets").
     println!("\nTargets:");
     if !cases.iter().any(|c| c.name == "profiler: enabled")
         || !cases

@@ -17,8 +17,9 @@
 //! let p = profiler::snapshot();
 //! let stats = p.stats().sort_by(profiler::SortKey::Cumulative).limit(20);
 //! print!("{stats}");
-//! let fib_row = stats.functions().iter().find(|f| p.sites[f.site as usize].name == "fib").unwrap();
+//! let fib_row = stats.function("fib").unwrap();
 //! assert_eq!((fib_row.figures.ncalls, fib_row.figures.pcalls), (21891, 1));
+//! assert_eq!(p.site(fib_row.site).unwrap().file, file!());
 //! ```
 //!
 //! # What is recorded
@@ -57,6 +58,7 @@
 
 pub mod analysis;
 mod clock;
+pub mod diff;
 pub mod emit;
 mod error;
 mod fork;
@@ -73,7 +75,6 @@ mod snapshot;
 pub mod stats;
 mod sys;
 
-pub use emit::pstats::CallReport;
 pub use error::Error;
 pub use profile::{
     Children, Metadata, Node, ProbeCost, Profile, Sched, SchedSample, SiteId, SiteInfo, Span,
@@ -87,7 +88,9 @@ pub use sampler::{
 };
 pub use session::{ENV_OUT, Session, SessionGuard, write_reports};
 pub use snapshot::snapshot;
-pub use stats::{Figures, FunctionStats, Limit, ParseSortKeyError, SortKey, Stats};
+pub use stats::{
+    Figures, FunctionKey, FunctionStats, Limit, ParseLimitError, ParseSortKeyError, SortKey, Stats,
+};
 
 /// Instruments a function, a method, or every function of an `impl` block.
 ///

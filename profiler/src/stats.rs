@@ -1,7 +1,7 @@
 //! cProfile's statistics over a [`Profile`]: the function table, callers and
 //! callees, sorting, filtering and limits.
 //!
-//! The definitions are CPython's `_lsprof` ones (see `design.md`, "Semantics"):
+//! The definitions are CPython's `_lsprof` ones (see `docs/design.md`, "Semantics"):
 //!
 //! - `ncalls` = completed calls over every path; `pcalls` (primitive calls) =
 //!   calls made while no other activation of the same function was open;
@@ -335,6 +335,33 @@ pub(crate) fn std_name(file: &str, line: u32, name: &str) -> String {
     format!("{file}:{line}({name})")
 }
 
+/// What names a function for [`Stats::function`]: its [`SiteId`], or its
+/// name as a `&str`.
+pub trait FunctionKey {
+    /// The row this key names in `stats`, if any.
+    fn find<'s>(self, stats: &'s Stats<'_>) -> Option<&'s FunctionStats>;
+}
+
+impl FunctionKey for SiteId {
+    fn find<'s>(self, stats: &'s Stats<'_>) -> Option<&'s FunctionStats> {
+        stats
+            .functions
+            .binary_search_by_key(&self, |f| f.site)
+            .ok()
+            .map(|i| &stats.functions[i])
+    }
+}
+
+impl FunctionKey for &str {
+    fn find<'s>(self, stats: &'s Stats<'_>) -> Option<&'s FunctionStats> {
+        let sites = &stats.profile.sites;
+        stats
+            .functions
+            .iter()
+            .find(|f| sites.get(f.site as usize).is_some_and(|s| s.name == self))
+    }
+}
+
 /// How many rows to keep after sorting and filtering (`print_stats(amount)`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
@@ -344,6 +371,41 @@ pub enum Limit {
     /// This fraction (0.0 to 1.0) of the rows, rounded as pstats does.
     Fraction(f64),
 }
+
+impl FromStr for Limit {
+    type Err = ParseLimitError;
+
+    /// A row count (`20`) or a fraction of the rows (`0.25`, with a dot).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Ok(n) = s.parse::<usize>() {
+            return Ok(Limit::Count(n));
+        }
+        match s.parse::<f64>() {
+            Ok(f) if s.contains('.') && f.is_finite() => Ok(Limit::Fraction(f)),
+            _ => Err(ParseLimitError {
+                input: s.to_owned(),
+            }),
+        }
+    }
+}
+
+/// A [`Limit`] that did not parse: neither a row count nor a fraction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseLimitError {
+    input: String,
+}
+
+impl fmt::Display for ParseLimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "expected a row count or a fraction such as 0.25, not {:?}",
+            self.input
+        )
+    }
+}
+
+impl std::error::Error for ParseLimitError {}
 
 impl From<usize> for Limit {
     fn from(n: usize) -> Self {
@@ -450,12 +512,11 @@ impl<'p> Stats<'p> {
         &self.functions
     }
 
-    /// The row of one site, if it was called.
-    pub fn function(&self, site: SiteId) -> Option<&FunctionStats> {
-        self.functions
-            .binary_search_by_key(&site, |f| f.site)
-            .ok()
-            .map(|i| &self.functions[i])
+    /// The row of a function, if it was called: by its site id, or by its
+    /// name (`stats.function("fib")`; of several sites with that name, the
+    /// first in site order).
+    pub fn function(&self, key: impl FunctionKey) -> Option<&FunctionStats> {
+        key.find(self)
     }
 
     /// Total calls over every function (pstats `total_calls`).

@@ -18,16 +18,16 @@
 //! names an input is refused. Any error is one line,
 //! `profiler: <file>: <problem>`, and exit status 2.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use profiler::diff::{DiffBy, ProfileDiff};
 use profiler::emit::flamegraph;
 use profiler::emit::{Format, prof, timeline, write_output};
-use profiler::{Figures, Limit, Profile, SortKey, Stats};
+use profiler::{Limit, Profile, SortKey, Stats};
 use regex::Regex;
 
 /// Reports, conversions, merges and comparisons of saved profiles
@@ -61,10 +61,10 @@ struct ReportArgs {
     /// pstats sort keys, major first (calls, cumulative, time, pcalls, name,
     /// filename, line, nfl, stdname or a unique prefix). Default: cumulative.
     #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "KEY")]
-    sort: Vec<String>,
+    sort: Vec<SortKey>,
     /// Print at most N rows (or a fraction of them, such as 0.1).
     #[arg(long, value_name = "N")]
-    limit: Option<String>,
+    limit: Option<Limit>,
     /// Print the callers of each function (print_callers) instead of the table.
     #[arg(long, conflicts_with = "callees")]
     callers: bool,
@@ -77,7 +77,7 @@ struct ReportArgs {
     /// Only functions whose `file:line(name)` matches this regular
     /// expression (may be given several times).
     #[arg(long, value_name = "REGEX")]
-    filter: Vec<String>,
+    filter: Vec<Regex>,
 }
 
 #[derive(Args, Debug)]
@@ -122,26 +122,6 @@ struct DiffArgs {
     limit: Option<usize>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum DiffBy {
-    /// Change in self time.
-    Tottime,
-    /// Change in cumulative time.
-    Cumtime,
-    /// Change in the number of calls.
-    Ncalls,
-}
-
-/// Notes printed (one line each) when the command succeeds: on failure only
-/// the error's line is printed.
-static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
-fn note(line: String) {
-    if let Ok(mut notes) = NOTES.lock() {
-        notes.push(line);
-    }
-}
-
 /// A failure: the one line printed after `profiler: `.
 struct Fail(String);
 
@@ -164,6 +144,19 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
+/// `--option: problem` for a value that its parser refused (`--sort cum`:
+/// the sort key is ambiguous).
+fn invalid_value(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    use std::error::Error as _;
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let option = arg.split([' ', '=']).next()?;
+    let problem = e.source()?.to_string();
+    Some(format!("{option}: {}", one_line(&problem)))
+}
+
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
@@ -179,6 +172,14 @@ fn main() -> ExitCode {
                 ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     let _ = e.print();
                     ExitCode::SUCCESS
+                }
+                // A value of an option that did not parse: the option and
+                // what its parser said, as every other failure is printed.
+                ErrorKind::ValueValidation if invalid_value(&e).is_some() => {
+                    if let Some(line) = invalid_value(&e) {
+                        eprintln!("profiler: {line}");
+                    }
+                    ExitCode::from(2)
                 }
                 _ => {
                     // clap's message: a paragraph, then usage and tips.
@@ -197,11 +198,9 @@ fn main() -> ExitCode {
         }
     };
     match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(())) => {
-            if let Ok(notes) = NOTES.lock() {
-                for n in notes.iter() {
-                    eprintln!("profiler: note: {n}");
-                }
+        Ok(Ok(notes)) => {
+            for n in notes {
+                eprintln!("profiler: note: {n}");
             }
             ExitCode::SUCCESS
         }
@@ -213,13 +212,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Fail> {
+/// Runs the command; on success, the notes to print (one line each).
+fn run(cli: Cli) -> Result<Vec<String>, Fail> {
+    let mut notes = Vec::new();
     match cli.command {
-        Command::Report(a) => report(&a),
-        Command::Convert(a) => convert(&a),
-        Command::Merge(a) => merge(&a),
-        Command::Diff(a) => diff(&a),
-    }
+        Command::Report(a) => report(&a, &mut notes),
+        Command::Convert(a) => convert(&a, &mut notes),
+        Command::Merge(a) => merge(&a, &mut notes),
+        Command::Diff(a) => diff(&a, &mut notes),
+    }?;
+    Ok(notes)
 }
 
 /// The environment variable that sets the largest input, in bytes.
@@ -242,18 +244,16 @@ fn max_input() -> Result<u64, Fail> {
 /// Loads a `profile.json` or imports a `.prof`, printing its notes (a
 /// `.prof`'s figures that could not all be represented exactly, strings
 /// that were not UTF-8) when the command succeeds.
-fn load(path: &Path) -> Result<Profile, Fail> {
+fn load(path: &Path, notes: &mut Vec<String>) -> Result<Profile, Fail> {
     let loaded = profiler::load::load(path, max_input()?)?;
-    for n in loaded.notes {
-        note(n);
-    }
+    notes.extend(loaded.notes);
     Ok(loaded.profile)
 }
 
-fn load_all(paths: &[PathBuf]) -> Result<Profile, Fail> {
+fn load_all(paths: &[PathBuf], notes: &mut Vec<String>) -> Result<Profile, Fail> {
     let profiles = paths
         .iter()
-        .map(|p| load(p))
+        .map(|p| load(p, notes))
         .collect::<Result<Vec<_>, _>>()?;
     let merged = match Profile::try_merge(&profiles) {
         Ok(m) => m,
@@ -282,27 +282,14 @@ fn print_out(text: &str) -> Result<(), Fail> {
     }
 }
 
-fn report(a: &ReportArgs) -> Result<(), Fail> {
+fn report(a: &ReportArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     let keys = if a.sort.is_empty() {
         vec![SortKey::Cumulative]
     } else {
-        a.sort
-            .iter()
-            .map(|k| k.parse::<SortKey>())
-            .collect::<Result<Vec<_>, _>>()
-            .or_else(|e| fail("--sort", e))?
+        a.sort.clone()
     };
-    let limit = match &a.limit {
-        None => None,
-        Some(s) => Some(parse_limit(s)?),
-    };
-    let filters = a
-        .filter
-        .iter()
-        .map(|f| Regex::new(f))
-        .collect::<Result<Vec<_>, _>>()
-        .or_else(|e| fail("--filter", e))?;
-    let profile = load_all(&a.files)?;
+    let (limit, filters) = (a.limit, &a.filter);
+    let profile = load_all(&a.files, notes)?;
     let render = |st: &Stats<'_>| -> String {
         if a.callers {
             st.callers().to_string()
@@ -316,11 +303,11 @@ fn report(a: &ReportArgs) -> Result<(), Fail> {
     if a.threads {
         for (i, t) in profile.threads.iter().enumerate() {
             let _ = writeln!(text, "Thread {} (pid {}, thread {})\n", t.name, t.pid, t.id);
-            let st = shape(profile.thread_stats(i), &keys, &filters, limit);
+            let st = shape(profile.thread_stats(i), &keys, filters, limit);
             text.push_str(&render(&st));
         }
     } else {
-        text = render(&shape(profile.stats(), &keys, &filters, limit));
+        text = render(&shape(profile.stats(), &keys, filters, limit));
     }
     print_out(&text)
 }
@@ -342,21 +329,8 @@ fn shape<'p>(
     st
 }
 
-fn parse_limit(s: &str) -> Result<Limit, Fail> {
-    if let Ok(n) = s.parse::<usize>() {
-        return Ok(Limit::Count(n));
-    }
-    match s.parse::<f64>() {
-        Ok(f) if s.contains('.') && f.is_finite() => Ok(Limit::Fraction(f)),
-        _ => fail(
-            "--limit",
-            format!("expected a row count or a fraction such as 0.25, not {s:?}"),
-        ),
-    }
-}
-
-fn convert(a: &ConvertArgs) -> Result<(), Fail> {
-    let profile = load(&a.file)?;
+fn convert(a: &ConvertArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
+    let profile = load(&a.file, notes)?;
     let to = a.to;
     let stem = a
         .file
@@ -364,7 +338,7 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
         .map_or_else(|| "profile".into(), |s| s.to_string_lossy().into_owned());
     let out = a.output.clone().unwrap_or_else(|| PathBuf::from(&stem));
     if to.needs_timeline() && profile.threads.iter().all(|t| t.timeline.is_empty()) {
-        note(format!(
+        notes.push(format!(
             "{}: the profile has no timeline (record with PROFILER_TIMELINE=1); \
              the trace shows no scopes",
             a.file.display()
@@ -373,7 +347,7 @@ fn convert(a: &ConvertArgs) -> Result<(), Fail> {
     if to.needs_timeline() {
         let cut: usize = profile.threads.iter().map(timeline::overlapping).sum();
         if cut > 0 {
-            note(format!(
+            notes.push(format!(
                 "{}: {cut} timeline span(s) overlap a span without nesting in it \
                  (a recording never does that: an edited file?); each is cut at \
                  the end of the span it starts in",
@@ -454,9 +428,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn merge(a: &MergeArgs) -> Result<(), Fail> {
+fn merge(a: &MergeArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     refuse_inputs(&a.output, &a.files, "-o")?;
-    let profile = load_all(&a.files)?;
+    let profile = load_all(&a.files, notes)?;
     if a.output.extension().is_some_and(|e| e == "prof") {
         write_output(&a.output, |w| prof::write(&profile, w))?;
     } else {
@@ -465,150 +439,21 @@ fn merge(a: &MergeArgs) -> Result<(), Fail> {
     Ok(())
 }
 
-/// pstats' `file:line(name)` (built-ins `{name}`).
-fn label(file: &str, line: u32, name: &str) -> String {
-    if file == "~" && line == 0 {
-        if name.len() >= 2 && name.starts_with('<') && name.ends_with('>') {
-            return format!("{{{}}}", &name[1..name.len() - 1]);
-        }
-        return name.to_owned();
-    }
-    format!("{file}:{line}({name})")
-}
-
-/// Every function's figures, keyed by `(file, line, name)`, in site order.
-fn by_key(p: &Profile) -> Vec<((String, u32, String), Figures)> {
-    let mut out: Vec<((String, u32, String), Figures)> = Vec::new();
-    let mut at: HashMap<(String, u32, String), usize> = HashMap::new();
-    for f in p.stats().functions() {
-        let Some(s) = p.sites.get(f.site as usize) else {
-            continue;
-        };
-        let key = (s.file.clone(), s.line, s.name.clone());
-        let i = *at.entry(key.clone()).or_insert_with(|| {
-            out.push((key, Figures::default()));
-            out.len() - 1
-        });
-        let g = &mut out[i].1;
-        g.ncalls = g.ncalls.saturating_add(f.figures.ncalls);
-        g.pcalls = g.pcalls.saturating_add(f.figures.pcalls);
-        g.tottime_ns = g.tottime_ns.saturating_add(f.figures.tottime_ns);
-        g.cumtime_ns = g.cumtime_ns.saturating_add(f.figures.cumtime_ns);
-    }
-    out
-}
-
-fn secs(ns: u64) -> f64 {
-    ns as f64 / 1e9
-}
-
-fn signed_secs(d: i128) -> f64 {
-    d as f64 / 1e9
-}
-
-fn diff(a: &DiffArgs) -> Result<(), Fail> {
+fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     if let Some(svg) = &a.svg {
         refuse_inputs(svg, &[a.before.clone(), a.after.clone()], "--svg")?;
     }
-    let before = load(&a.before)?;
-    let after = load(&a.after)?;
-    let b = by_key(&before);
-    let aft = by_key(&after);
-    let mut rows: Vec<(String, Figures, Figures)> = Vec::new();
-    let mut at: HashMap<&(String, u32, String), usize> = HashMap::new();
-    for (k, f) in &aft {
-        at.insert(k, rows.len());
-        rows.push((label(&k.0, k.1, &k.2), Figures::default(), *f));
-    }
-    for (k, f) in &b {
-        match at.get(k) {
-            Some(&i) => rows[i].1 = *f,
-            None => rows.push((label(&k.0, k.1, &k.2), *f, Figures::default())),
-        }
-    }
-    let delta = |x: &(String, Figures, Figures)| -> [i128; 3] {
-        let d = |f: fn(&Figures) -> u64| i128::from(f(&x.2)) - i128::from(f(&x.1));
-        let tt = d(|f| f.tottime_ns);
-        let ct = d(|f| f.cumtime_ns);
-        let nc = d(|f| f.ncalls);
-        match a.by {
-            DiffBy::Tottime => [tt, ct, nc],
-            DiffBy::Cumtime => [ct, tt, nc],
-            DiffBy::Ncalls => [nc, tt, ct],
-        }
-    };
-    // Stable: ties keep the after-profile's order.
-    rows.sort_by(|x, y| {
-        let (dx, dy) = (delta(x), delta(y));
-        dy.map(i128::abs).cmp(&dx.map(i128::abs))
-    });
-    let total = |p: &Profile| {
-        let st = p.stats();
-        (st.total_calls(), st.total_time_ns())
-    };
-    let (nb, tb) = total(&before);
-    let (na, ta) = total(&after);
-    let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "before: {}: {nb} function calls in {:.3} seconds",
-        a.before.display(),
-        secs(tb)
+    let before = load(&a.before, notes)?;
+    let after = load(&a.after, notes)?;
+    let mut d = ProfileDiff::new(&before, &after, a.by).labels(
+        a.before.display().to_string(),
+        a.after.display().to_string(),
     );
-    let _ = writeln!(
-        text,
-        "after:  {}: {na} function calls in {:.3} seconds ({:+.3} seconds, {})",
-        a.after.display(),
-        secs(ta),
-        signed_secs(i128::from(ta) - i128::from(tb)),
-        percent(tb, ta)
-    );
-    let by = match a.by {
-        DiffBy::Tottime => "change in tottime",
-        DiffBy::Cumtime => "change in cumtime",
-        DiffBy::Ncalls => "change in ncalls",
-    };
-    let _ = writeln!(text, "\n   Ordered by: {by}, largest first\n");
-    let groups = format!("{:^39}{:^31}{:^23}", "tottime", "cumtime", "ncalls");
-    let _ = writeln!(text, "{}", groups.trim_end());
-    let _ = writeln!(
-        text,
-        "{:>10}{:>10}{:>10}{:>9}{:>11}{:>10}{:>10}{:>12}{:>11}  function",
-        "before", "after", "change", "%", "before", "after", "change", "before", "after"
-    );
-    let n = a.limit.unwrap_or(rows.len()).min(rows.len());
-    for (name, fb, fa) in &rows[..n] {
-        let dt = i128::from(fa.tottime_ns) - i128::from(fb.tottime_ns);
-        let dc = i128::from(fa.cumtime_ns) - i128::from(fb.cumtime_ns);
-        let _ = writeln!(
-            text,
-            "{:>10.3}{:>10.3}{:>+10.3}{:>9}{:>11.3}{:>10.3}{:>+10.3}{:>12}{:>11}  {name}",
-            secs(fb.tottime_ns),
-            secs(fa.tottime_ns),
-            signed_secs(dt),
-            percent(fb.tottime_ns, fa.tottime_ns),
-            secs(fb.cumtime_ns),
-            secs(fa.cumtime_ns),
-            signed_secs(dc),
-            fb.ncalls,
-            fa.ncalls,
-        );
-    }
-    if n < rows.len() {
-        let _ = writeln!(text, "   ({} more functions; see --limit)", rows.len() - n);
+    if let Some(n) = a.limit {
+        d = d.limit(n);
     }
     if let Some(svg) = &a.svg {
         write_output(svg, |w| flamegraph::write_differential(&before, &after, w))?;
     }
-    print_out(&text)
-}
-
-/// The change from `before` to `after` in percent, `new` or `gone`.
-fn percent(before: u64, after: u64) -> String {
-    match (before, after) {
-        (0, 0) => "0%".to_owned(),
-        (0, _) => "new".to_owned(),
-        (_, 0) => "gone".to_owned(),
-        (b, a) => format!("{:+.0}%", (a as f64 - b as f64) / b as f64 * 100.0),
-    }
+    print_out(&d.to_string())
 }

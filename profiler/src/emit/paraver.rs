@@ -411,7 +411,7 @@ mod tests {
 
     #[test]
     fn writes_the_sample() {
-        // formats.md's sample without the message and the extra event.
+        // docs/formats.md's sample without the message and the extra event.
         let meta = Metadata {
             program: "myhost".into(),
             duration_ns: 1000,

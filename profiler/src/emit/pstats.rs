@@ -605,7 +605,7 @@ mod tests {
     use crate::stats::SortKey;
     use regex::Regex;
 
-    /// formats.md's sample: main -> a -> b -> b -> b, plus a built-in and a
+    /// docs/formats.md's sample: main -> a -> b -> b -> b, plus a built-in and a
     /// function called 2^40 times in a non-ASCII file.
     fn sample() -> Profile {
         let sites = vec![

@@ -513,6 +513,11 @@ impl Profile {
         }
     }
 
+    /// The call site `id` names, if the profile has it.
+    pub fn site(&self, id: SiteId) -> Option<&SiteInfo> {
+        self.sites.get(id as usize)
+    }
+
     /// The sum over threads of the roots' inclusive time, in nanoseconds.
     pub fn root_time_ns(&self) -> u64 {
         self.threads.iter().map(ThreadProfile::root_time_ns).sum()

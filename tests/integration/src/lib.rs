@@ -166,7 +166,7 @@ pub fn node(site: u32, parent: u32, calls: u64, time_ns: u64) -> Node {
     Node::new(site, parent, calls, time_ns)
 }
 
-/// reference/formats.md's verified sample: main -> a -> b, b recursing twice.
+/// docs/formats.md's verified sample: main -> a -> b, b recursing twice.
 /// main 100 ns self, a 200, b 700 self over 3 activations (outer b inclusive
 /// 700, the inner calls' inclusive values 400 + 150 = 550).
 pub fn sample() -> Profile {

@@ -604,7 +604,7 @@ fn tree_view_of_the_sample() {
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    // Same call tree as formats.md's verified run.
+    // Same call tree as docs/formats.md's verified run.
     for needle in [
         "Profiled target:  ./demo --flag (PID 4242, part 1)",
         "< src/demo.rs:a (1x) []",

@@ -355,7 +355,7 @@ fn svg_frames_match_the_sample() {
     let expected = expected_paths(&p, false, &frame_name);
     check_tree(&f, &expected, 1000, false);
     assert!(text.contains("Flame Graph: demo"));
-    // formats.md's verified tooltips, in ns.
+    // docs/formats.md's verified tooltips, in ns.
     assert!(f.iter().any(|x| x.title == "a (900 ns, 90.00%)"), "{f:?}");
     assert!(f.iter().any(|x| x.title == "b (700 ns, 70.00%)"));
 }

@@ -338,7 +338,7 @@ fn profile(sites: Vec<SiteInfo>, threads: Vec<Vec<Node>>) -> Profile {
     p
 }
 
-/// formats.md's sample: main -> a -> b -> b -> b, a built-in, and 2^40 calls
+/// docs/formats.md's sample: main -> a -> b -> b -> b, a built-in, and 2^40 calls
 /// in a non-ASCII file.
 #[test]
 fn recursion_sample() {

@@ -197,7 +197,7 @@ fn chrome_trace_of_the_sample() {
     let p = sample();
     let text = chrome_of(&p);
     assert_eq!(check_chrome(&p, &text, "sample"), 5);
-    // formats.md's event shapes, with exact microseconds.
+    // docs/formats.md's event shapes, with exact microseconds.
     assert!(text.contains(
         r#"{"name":"a","cat":"fn","ph":"X","ts":0.1,"dur":0.9,"pid":4242,"tid":1,"args":{"file":"src/demo.rs","line":20}}"#
     ));

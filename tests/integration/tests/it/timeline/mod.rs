@@ -1,6 +1,6 @@
 //! Timelines: recording them (`recording`), and the four timeline formats
 //! (Chrome trace event JSON, speedscope, Paraver and the flame chart), each
-//! read back by a checker written here from reference/formats.md (never by
+//! read back by a checker written here from docs/formats.md (never by
 //! the crate's own code), one module per format, and checks of every format
 //! at once (`every_format`).
 //!
@@ -38,7 +38,7 @@ fn span(site: u32, start: u64, end: u64) -> Span {
     Span::new(site, start, end - start)
 }
 
-/// formats.md's samples: main 1000 ⊃ a 900 ⊃ b 700 ⊃ b 400 on `main`, and
+/// docs/formats.md's samples: main 1000 ⊃ a 900 ⊃ b 700 ⊃ b 400 on `main`, and
 /// `job` on `worker`; spans stored in the order they ended.
 fn sample() -> Profile {
     let sites = vec![

@@ -1,6 +1,6 @@
 //! Paraver: a strict reader of the `.prv` grammar (header, record field
 //! counts, object ranges, sorted times), of the `.pcf` sections and of the
-//! `.row` blocks; it accepts formats.md's verified sample and rejects its bad
+//! `.row` blocks; it accepts docs/formats.md's verified sample and rejects its bad
 //! lines. Replaying the 60000019 events as Paraver's "Stacked Val" does
 //! gives back every thread's spans, and the Running states are the times
 //! inside a top-level span.
@@ -15,7 +15,7 @@ use super::*;
 
 // ------------------------------------------------------------------ paraver
 
-/// A strict reader of Paraver traces, written from reference/formats.md
+/// A strict reader of Paraver traces, written from docs/formats.md
 /// section 5 (after paraver-kernel's `utils/traceparser`).
 pub(super) mod prv {
     use std::collections::BTreeMap;
@@ -639,7 +639,7 @@ pub(super) fn check_paraver(p: &Profile, t: &Trace, what: &str) {
 
 #[test]
 fn paraver_reader_accepts_the_verified_sample() {
-    // formats.md section 5, verbatim (read by BSC's own parser there).
+    // docs/formats.md section 5, verbatim (read by BSC's own parser there).
     let prv = "#Paraver (21/11/2026 at 05:30):1000_ns:1(2):1:1(2:1)
 1:1:1:1:1:0:1000:1
 2:1:1:1:1:0:60000019:1
@@ -726,7 +726,7 @@ fn paraver_reader_rejects_bad_lines() {
     let ok = "2:1:1:1:2:100:60000019:2\n";
     assert!(prv::read(&format!("{header}{ok}")).is_ok());
     for (bad, why) in [
-        // formats.md's three bad lines, rejected by BSC's parser.
+        // docs/formats.md's three bad lines, rejected by BSC's parser.
         ("2:1:1:1:3:100:60000019:2", "thread 3 of 2"),
         ("2:1:1:1:1:100:60000019", "an odd number of event fields"),
         ("1:3:1:1:1:0:1000:1", "cpu 3 of 2"),
