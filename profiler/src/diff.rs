@@ -117,7 +117,7 @@ impl ProfileDiff {
             DiffBy::Ncalls => [DiffBy::Ncalls, DiffBy::Tottime, DiffBy::Cumtime],
         };
         let key = |r: &FunctionDiff| others(by).map(|k| r.change(k).abs());
-        rows.sort_by(|x, y| key(y).cmp(&key(x)));
+        rows.sort_by_key(|r| std::cmp::Reverse(key(r)));
         let totals = |p: &Profile| {
             let st = p.stats();
             (st.total_calls(), st.total_time_ns())
