@@ -74,6 +74,8 @@ for l in sys.stdin:
 }
 
 step "format" cargo fmt --all -- --check
+step "layers (no import cycle between the crate's files; the data model names no layer above it)" \
+  sh -c 'python3 .ci/layers.py --self-test && python3 .ci/layers.py'
 step "lints" cargo clippy --workspace --all-targets -- -D warnings
 step "tests (workspace)" cargo test
 step "tests (instrumentation compiled out, built alone so features do not unify)" \

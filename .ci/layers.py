@@ -5,6 +5,29 @@ file that defines the name). Fails on an import cycle between files, and when
 the data model (`profile/`) names a layer above it. Usage: layers.py [src]"""
 import os, re, sys
 
+if "--self-test" in sys.argv:
+    # The checker must see a cycle and a model naming a layer above it.
+    import subprocess, tempfile
+    with tempfile.TemporaryDirectory() as d:
+        files = {
+            "lib.rs": "mod a; mod b; mod profile; mod stats;",
+            "a.rs": "use crate::b::B;\npub(crate) struct A;",
+            "b.rs": "pub(crate) struct B;\nfn f() { let _ = super::a::A; }",
+            "profile/mod.rs": "pub struct Profile;\nfn g() { crate::stats::h(); }",
+            "stats.rs": "pub(crate) fn h() {} // crate::a::A in a comment is no edge\nconst S: &str = \"crate::b::B\";",
+        }
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(d, name)), exist_ok=True)
+            open(os.path.join(d, name), "w").write(text)
+        out = subprocess.run([sys.executable, __file__, d], capture_output=True, text=True)
+        want = ["import cycle: a <-> b", "the data model profile names stats"]
+        missing = [w for w in want if w not in out.stdout]
+        if out.returncode != 1 or missing or "stats ->" in out.stdout:
+            print("self-test failed:", missing, out.stdout)
+            sys.exit(1)
+    print("layers self-test: a cycle and a model naming stats are found")
+    sys.exit(0)
+
 ARGS = [a for a in sys.argv[1:] if not a.startswith("-")]
 SRC = ARGS[0] if ARGS else os.path.join(os.path.dirname(__file__), "..", "profiler", "src")
 SRC = os.path.normpath(SRC)
