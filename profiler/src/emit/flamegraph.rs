@@ -30,13 +30,16 @@
 //! [`write_differential`] compares two profiles: frame widths are the second
 //! profile's, and each path's frame is red where its self time grew and blue
 //! where it shrank.
+//!
+//! The timelines, drawn with time running left to right, are the
+//! [flame chart](super::flamechart).
 
 use std::collections::HashMap;
 use std::io::{self, Write};
 
 use inferno::flamegraph::{Direction, Options};
 
-use super::names;
+use super::svg::{self, frame_name, thread_frames};
 use crate::hash::FastMap;
 use crate::profile::Profile;
 
@@ -156,6 +159,36 @@ impl FlamegraphOptions {
     pub fn normalize(mut self, normalize: bool) -> Self {
         self.normalize = normalize;
         self
+    }
+}
+
+impl FlamegraphOptions {
+    /// The title to draw: [`title`](Self::title), or else `default`
+    /// followed by the program's name when the profile has one.
+    pub(crate) fn title_for(&self, profile: &Profile, default: &str) -> String {
+        match &self.title {
+            Some(t) => t.clone(),
+            None if profile.meta.program.is_empty() => default.to_owned(),
+            None => format!("{default}: {}", profile.meta.program),
+        }
+    }
+
+    /// inferno's options for every SVG drawn with these options (flame
+    /// graphs, differential graphs and flame charts): `title`, the subtitle,
+    /// `ns` counts, deterministic colours, `min_width` and the direction.
+    pub(crate) fn inferno(&self, title: String) -> Options<'static> {
+        let mut o = Options::default();
+        o.title = title;
+        o.subtitle = self.subtitle.clone();
+        o.count_name = "ns".to_owned();
+        o.deterministic = true;
+        o.min_width = self.min_width;
+        o.direction = if self.icicle {
+            Direction::Inverted
+        } else {
+            Direction::Straight
+        };
+        o
     }
 }
 
@@ -430,7 +463,7 @@ pub fn write_svg_with(
     } else {
         "Flame Graph"
     };
-    let title = title(profile, options, default_title);
+    let title = options.title_for(profile, default_title);
     render(&text, title, options, w)
 }
 
@@ -458,16 +491,8 @@ pub fn write_differential_with(
     };
     inferno::differential::from_readers(diff, a.as_bytes(), b.as_bytes(), &mut two)?;
     let text = String::from_utf8(two).map_err(io::Error::other)?;
-    let title = title(after, options, "Differential Flame Graph");
+    let title = options.title_for(after, "Differential Flame Graph");
     render(&text, title, options, w)
-}
-
-fn title(profile: &Profile, options: &FlamegraphOptions, default: &str) -> String {
-    match &options.title {
-        Some(t) => t.clone(),
-        None if profile.meta.program.is_empty() => default.to_owned(),
-        None => format!("{default}: {}", profile.meta.program),
-    }
 }
 
 /// Draws folded (or differential) lines with inferno.
@@ -483,93 +508,11 @@ fn render(
             .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
     });
     if !has_time {
-        return placeholder_svg(&title, "No profiled time was recorded.", w);
+        return svg::placeholder(&title, "No profiled time was recorded.", w);
     }
-    let mut o = Options::default();
-    o.title = title;
-    o.subtitle = options.subtitle.clone();
-    o.count_name = "ns".to_owned();
-    o.deterministic = true;
-    o.min_width = options.min_width;
-    o.direction = if options.icicle {
-        Direction::Inverted
-    } else {
-        Direction::Straight
-    };
+    let mut o = options.inferno(title);
     inferno::flamegraph::from_lines(&mut o, lines.lines(), &mut *w)?;
     w.flush()
-}
-
-/// A small SVG saying that there is nothing to draw (inferno refuses to draw
-/// an empty graph): `title`, then `message`.
-fn placeholder_svg(title: &str, message: &str, w: &mut dyn Write) -> io::Result<()> {
-    writeln!(w, r#"<?xml version="1.0" standalone="no"?>"#)?;
-    writeln!(
-        w,
-        r#"<svg version="1.1" width="1200" height="80" viewBox="0 0 1200 80" xmlns="http://www.w3.org/2000/svg">"#
-    )?;
-    writeln!(
-        w,
-        r#"<text x="600" y="30" text-anchor="middle" font-family="Verdana" font-size="17">{}</text>"#,
-        xml_escape(title)
-    )?;
-    writeln!(
-        w,
-        r#"<text x="600" y="60" text-anchor="middle" font-family="Verdana" font-size="12">{}</text>"#,
-        xml_escape(message)
-    )?;
-    writeln!(w, "</svg>")?;
-    w.flush()
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in names::clean(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A frame name safe for the folded format (see the module docs).
-pub(crate) fn frame_name(name: &str) -> String {
-    let mut s = names::label(name).replace(';', ",");
-    if s.is_empty() {
-        return "(unnamed)".to_owned();
-    }
-    // A line is `frames count`; inferno takes a last word made of digits
-    // (with at most one dot) as a count.
-    if let Some(sp) = s.rfind(' ') {
-        let last = &s[sp + 1..];
-        let numeric = !last.is_empty()
-            && last.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && last.chars().filter(|&c| c == '.').count() <= 1;
-        if numeric {
-            s.replace_range(sp..sp + 1, "\u{a0}");
-        }
-    }
-    // A line starting with `# ` is a comment to inferno.
-    if s.starts_with("# ") {
-        s.replace_range(1..2, "\u{a0}");
-    }
-    s
-}
-
-/// The root frame of each thread for per-thread graphs: its name, numbered
-/// when several threads share it.
-fn thread_frames(profile: &Profile) -> Vec<String> {
-    let names: Vec<String> = profile
-        .threads
-        .iter()
-        .map(|t| frame_name(&t.name))
-        .collect();
-    names::numbered(&names)
 }
 
 impl Profile {
@@ -579,145 +522,10 @@ impl Profile {
     }
 }
 
-// ------------------------------------------------------------ flame chart
-
-/// Writes a flame chart SVG of `profile`'s timelines to `w`, with default
-/// options: see [`write_flame_chart_with`].
-pub fn write_flame_chart(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
-    write_flame_chart_with(profile, &FlamegraphOptions::default(), w)
-}
-
-/// Writes a flame chart SVG of `profile`'s timelines to `w`, drawn by inferno
-/// (`flame_chart` mode): time runs from left to right and nothing is merged,
-/// so each call is its own frame, under the call stack it ran in.
-///
-/// Every thread with a timeline (or only [`FlamegraphOptions::thread`]) is a
-/// root frame named after the thread (numbered when names repeat), as wide as
-/// the whole run (from the start of recording to the profile's duration or
-/// the last span's end); the threads sit side by side, in profile order. A
-/// thread's frames are its spans, nested as they ran (see
-/// [`emit::timeline`](crate::emit::timeline)); time outside every span is the
-/// thread frame's own. Tooltips count `ns`.
-///
-/// From `options`: `title` (default "Flame Chart", followed by the program's
-/// name), `subtitle`, `icicle`, `thread`, `min_width` (inferno prunes frames
-/// narrower than that percentage of the total width) and `max_depth` (deeper
-/// calls count in the deepest frame kept). `per_thread` and `normalize` do
-/// not apply. Back-to-back calls of the same function stay separate frames.
-/// Without any timeline the SVG says so.
-pub fn write_flame_chart_with(
-    profile: &Profile,
-    options: &FlamegraphOptions,
-    w: &mut dyn Write,
-) -> io::Result<()> {
-    let lines = flame_chart_lines(profile, options);
-    let title = title(profile, options, "Flame Chart");
-    if !lines.iter().any(|(_, n)| *n > 0) {
-        return placeholder_svg(&title, "No timeline was recorded.", w);
-    }
-    // inferno draws the last line leftmost: newest first.
-    let text: Vec<String> = lines
-        .iter()
-        .rev()
-        .map(|(stack, n)| format!("{stack} {n}"))
-        .collect();
-    let mut o = Options::default();
-    o.title = title;
-    o.subtitle = options.subtitle.clone();
-    o.count_name = "ns".to_owned();
-    o.deterministic = true;
-    o.flame_chart = true;
-    o.min_width = options.min_width;
-    o.direction = if options.icicle {
-        Direction::Inverted
-    } else {
-        Direction::Straight
-    };
-    inferno::flamegraph::from_lines(&mut o, text.iter().map(String::as_str), &mut *w)?;
-    w.flush()
-}
-
-/// The flame chart's folded lines in time order, oldest first: one per
-/// stretch of time with one call stack, `(stack, ns)`. A zero-count line
-/// separates a call that ends from one that starts at the same time, so
-/// that inferno does not merge them.
-fn flame_chart_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(String, u64)> {
-    use crate::emit::timeline::{self, Edge};
-
-    let end = timeline::end_ns(profile);
-    let roots = thread_frames(profile);
-    let max_depth = options.max_depth.max(1);
-    let mut names: HashMap<u32, String> = HashMap::new();
-    let mut out = Vec::new();
-    for (ti, t) in profile.threads.iter().enumerate() {
-        if t.timeline.is_empty() || options.thread.is_some_and(|only| only != ti) {
-            continue;
-        }
-        let placed = timeline::nest(t);
-        let edges = timeline::walk(&placed);
-        // The path of open frames, and its length before each open span.
-        let mut path = roots[ti].clone();
-        let mut lens: Vec<usize> = Vec::new();
-        let mut now = 0u64;
-        for (k, e) in edges.iter().enumerate() {
-            let at = e.at(&placed);
-            if at > now {
-                out.push((path.clone(), at - now));
-                now = at;
-            }
-            match *e {
-                Edge::Open(i) => {
-                    lens.push(path.len());
-                    // The stack holds the thread's frame and one per open span.
-                    if lens.len() < max_depth {
-                        let site = placed[i].site;
-                        let name = names.entry(site).or_insert_with(|| {
-                            match profile.sites.get(site as usize) {
-                                Some(s) => frame_name(&s.name),
-                                None => format!("(unknown site {site})"),
-                            }
-                        });
-                        path.push(';');
-                        path.push_str(name);
-                    }
-                }
-                Edge::Close(_) => {
-                    if let Some(len) = lens.pop() {
-                        path.truncate(len);
-                    }
-                    let next_opens_now = matches!(
-                        edges.get(k + 1),
-                        Some(&n @ Edge::Open(_)) if n.at(&placed) == at
-                    );
-                    if next_opens_now {
-                        out.push((path.clone(), 0));
-                    }
-                }
-            }
-        }
-        if end > now {
-            out.push((path, end - now));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::profile::{Metadata, NO_PARENT, Node, SiteInfo, ThreadProfile};
-
-    #[test]
-    fn frame_names_survive_the_folded_format() {
-        assert_eq!(frame_name("a;b"), "a,b");
-        assert_eq!(frame_name(" x\ny "), "x y");
-        assert_eq!(frame_name("step 3"), "step\u{a0}3");
-        assert_eq!(frame_name("step 3.5"), "step\u{a0}3.5");
-        assert_eq!(frame_name("v 1.2.3"), "v 1.2.3");
-        assert_eq!(frame_name("3 steps"), "3 steps");
-        assert_eq!(frame_name("# x"), "#\u{a0}x");
-        assert_eq!(frame_name(""), "(unnamed)");
-    }
 
     #[test]
     fn folded_lines_merge_threads() {

@@ -35,6 +35,7 @@ use crate::profile::Profile;
 
 pub mod callgrind;
 pub mod chrome;
+pub mod flamechart;
 pub mod flamegraph;
 pub mod json;
 mod names;
@@ -42,6 +43,7 @@ pub mod paraver;
 pub mod prof;
 pub mod pstats;
 pub mod speedscope;
+mod svg;
 pub mod timeline;
 
 /// Writes one file of a format: the profile to any `io::Write`.
@@ -164,7 +166,7 @@ formats! {
     Flamechart = "flamechart" {
         timeline: true,
         session: true,
-        files: [("flamechart.svg", "{}.flamechart.svg", flamegraph::write_flame_chart)],
+        files: [("flamechart.svg", "{}.flamechart.svg", flamechart::write)],
     },
     /// Paraver .prv, .pcf and .row (the .prv, which Paraver opens, last).
     Paraver = "paraver" {

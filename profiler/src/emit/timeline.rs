@@ -1,7 +1,7 @@
 //! Timelines put back into their call stacks: what the timeline exporters
 //! ([`chrome`](super::chrome), [`paraver`](super::paraver),
 //! [`speedscope`](super::speedscope) and the
-//! [flame chart](super::flamegraph::write_flame_chart)) share.
+//! [flame chart](super::flamechart)) share.
 //!
 //! A thread's [`Span`](crate::Span)s are stored in the order they ended, so
 //! children come before their parents. [`nest`] sorts them into **pre-order**

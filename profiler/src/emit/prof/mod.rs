@@ -22,28 +22,117 @@
 //!   flag. Read by every CPython 3.
 //! - Python refuses to load an empty stats dict (`TypeError`), which is what
 //!   a profile with no calls gives.
+//!
+//! # Import
+//!
+//! [`read`] and [`from_bytes`] turn a `.prof` (cProfile's, or the
+//! pure-Python `profile` module's) into a [`Profile`], so that a Python
+//! program and its Rust port can be compared with the same tools. Four
+//! steps, a file each: `marshal` reads the marshal object (every code
+//! CPython writes for the dict, back-references included; a damaged file is
+//! an error that gives the byte offset, never a panic), `decode` turns the
+//! stats dict into [`PstatsFunction`]s ([`parse`]), `rebuild` builds one
+//! calling-context tree (a thread named after the file) whose statistics are
+//! the file's, and `verify` compares the two.
+//!
+//! The tree is exact, for every function and every edge, unless the call
+//! graph has cycles other than direct recursion: with mutual recursion
+//! (`f -> g -> f`) `nc` and `tt` stay exact while `cc` and `ct` of the
+//! functions on the cycle may differ, and [`Import::inexact`] lists every
+//! function and edge that does. Caller entries that hold only a call count
+//! get times estimated from the function's. A file is refused when its
+//! names add up to more than [`MAX_STRING_BYTES`] or its tree would need
+//! more than 20 million nodes. Strings that are not UTF-8 are read with
+//! U+FFFD and counted in [`Import::not_utf8`].
 
 use std::io::{self, Write};
+use std::path::Path;
 
+mod decode;
+mod marshal;
+mod rebuild;
+mod verify;
+
+use self::marshal::{DICT, FLAG_REF, NULL, REF, SMALL_TUPLE, TUPLE};
 use crate::emit::pstats::{Row, Table, seconds};
-
-mod import;
-
+use crate::error::Error;
 use crate::profile::Profile;
 use crate::stats::{Figures, Stats};
-pub use import::{
-    Import, MAX_NOTES, MAX_STRING_BYTES, PstatsEdge, PstatsFunction, from_bytes, parse, read,
-    to_profile,
-};
+pub use decode::{MAX_STRING_BYTES, PstatsEdge, PstatsFunction, parse};
+pub use verify::MAX_NOTES;
 
-const DICT: u8 = b'{';
-const NULL: u8 = b'0';
-const SMALL_TUPLE: u8 = b')';
-const INT: u8 = b'i';
-const LONG: u8 = b'l';
-const BINARY_FLOAT: u8 = b'g';
-const SHORT_ASCII: u8 = b'z';
-const UNICODE: u8 = b'u';
+/// A `.prof` turned into a [`Profile`], with notes on what could not be
+/// represented exactly.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Import {
+    /// The profile: one thread holding the file's calls.
+    pub profile: Profile,
+    /// One line per function or edge whose figures in `profile` differ from
+    /// the file's (see the module docs, "Import"), and notes on caller
+    /// entries left out or estimated. Empty when the import is exact. Holds
+    /// the first [`MAX_NOTES`] differences (then the two notes);
+    /// [`inexact_count`](Import::inexact_count) says how many lines there
+    /// were in all.
+    pub inexact: Vec<String>,
+    /// The number of differences and notes, those left out of
+    /// [`inexact`](Import::inexact) included.
+    pub inexact_count: usize,
+    /// How many strings of the file were not valid UTF-8 (a script under a
+    /// directory whose name is not): they are read with U+FFFD in place of
+    /// each invalid sequence (Python shows a lone surrogate there).
+    pub not_utf8: usize,
+}
+
+/// Turns parsed pstats functions into a profile (see the module docs), with
+/// the list of figures that could not be represented exactly. Fails only
+/// when the tree would be too large.
+pub fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<Import, String> {
+    let profile = rebuild::profile(funcs, thread_name)?;
+    let (inexact, inexact_count) = verify::differences(funcs, &profile);
+    Ok(Import {
+        profile,
+        inexact,
+        inexact_count,
+        not_utf8: 0,
+    })
+}
+
+/// Imports a `.prof` file's bytes. `path` names the file in errors and
+/// names the profile's thread and program (its file name).
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Import, Error> {
+    let (funcs, not_utf8) = decode::parse_counting(bytes)
+        .map_err(|e| Error::format(path, format!("not a cProfile .prof: {e}")))?;
+    let name = path.file_name().map_or_else(
+        || "cProfile".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let mut import = to_profile(&funcs, &name)
+        .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
+    import.not_utf8 = not_utf8;
+    crate::profile::check(&import.profile)
+        .map_err(|e| Error::format(path, format!("cannot import: {e}")))?;
+    Ok(import)
+}
+
+/// Reads and imports a `.prof` file (at most
+/// [`MAX_INPUT_BYTES`](crate::profile::MAX_INPUT_BYTES) of it).
+pub fn read(path: &Path) -> Result<Import, Error> {
+    let bytes = crate::fs::read_bounded(path, crate::profile::MAX_INPUT_BYTES, |head| {
+        looks_like_prof(head) || crate::profile::may_be_json(head)
+    })?;
+    from_bytes(&bytes, path)
+}
+
+impl Profile {
+    /// Imports a cProfile `.prof` file (see
+    /// [`emit::prof`](crate::emit::prof)); use
+    /// [`prof::read`](read) for the notes on figures that could not be
+    /// represented exactly.
+    pub fn import_prof(path: impl AsRef<Path>) -> Result<Profile, Error> {
+        read(path.as_ref()).map(|i| i.profile)
+    }
+}
 
 /// Writes `profile`, merged over all threads, as a `.prof` (marshal) to `w`.
 pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
@@ -69,84 +158,41 @@ pub fn to_bytes(profile: &Profile) -> Vec<u8> {
 fn stats_to_bytes(stats: &Stats<'_>) -> io::Result<Vec<u8>> {
     let table = Table::new(stats);
     let mut out = Vec::with_capacity(64 * table.rows.len() + 2);
-    out.push(DICT);
+    marshal::dict(&mut out);
     for row in &table.rows {
         key(&mut out, row)?;
         let f = &row.figures;
-        out.extend_from_slice(&[SMALL_TUPLE, 5]);
-        int(&mut out, f.pcalls);
-        int(&mut out, f.ncalls);
-        float(&mut out, seconds(f.tottime_ns));
-        float(&mut out, seconds(f.cumtime_ns));
-        out.push(DICT);
+        marshal::small_tuple(&mut out, 5);
+        marshal::int(&mut out, f.pcalls);
+        marshal::int(&mut out, f.ncalls);
+        marshal::float(&mut out, seconds(f.tottime_ns));
+        marshal::float(&mut out, seconds(f.cumtime_ns));
+        marshal::dict(&mut out);
         for (caller, e) in &row.callers {
             key(&mut out, &table.rows[*caller])?;
             edge(&mut out, e);
         }
-        out.push(NULL);
+        marshal::close(&mut out);
     }
-    out.push(NULL);
+    marshal::close(&mut out);
     Ok(out)
 }
 
 /// `(file, line, name)`.
 fn key(out: &mut Vec<u8>, row: &Row<'_>) -> io::Result<()> {
-    out.extend_from_slice(&[SMALL_TUPLE, 3]);
-    string(out, row.file)?;
-    int(out, u64::from(row.line));
-    string(out, row.name)
+    marshal::small_tuple(out, 3);
+    marshal::string(out, row.file)?;
+    marshal::int(out, u64::from(row.line));
+    marshal::string(out, row.name)
 }
 
 /// A caller entry: `(nc, cc, tt, ct)`.
 fn edge(out: &mut Vec<u8>, e: &Figures) {
-    out.extend_from_slice(&[SMALL_TUPLE, 4]);
-    int(out, e.ncalls);
-    int(out, e.pcalls);
-    float(out, seconds(e.tottime_ns));
-    float(out, seconds(e.cumtime_ns));
-}
-
-fn int(out: &mut Vec<u8>, v: u64) {
-    if let Ok(small) = i32::try_from(v) {
-        out.push(INT);
-        out.extend_from_slice(&small.to_le_bytes());
-        return;
-    }
-    // Base 2^15 digits, least significant first; the top digit is non-zero.
-    let mut digits = Vec::with_capacity(5);
-    let mut rest = v;
-    while rest != 0 {
-        digits.push((rest & 0x7fff) as u16);
-        rest >>= 15;
-    }
-    out.push(LONG);
-    out.extend_from_slice(&(digits.len() as i32).to_le_bytes());
-    for d in digits {
-        out.extend_from_slice(&d.to_le_bytes());
-    }
-}
-
-fn float(out: &mut Vec<u8>, v: f64) {
-    out.push(BINARY_FLOAT);
-    out.extend_from_slice(&v.to_le_bytes());
-}
-
-fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
-    if s.is_ascii() && s.len() < 256 {
-        out.push(SHORT_ASCII);
-        out.push(s.len() as u8);
-    } else {
-        let len = i32::try_from(s.len()).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "a name is too long for the .prof format (over 2 GiB)",
-            )
-        })?;
-        out.push(UNICODE);
-        out.extend_from_slice(&len.to_le_bytes());
-    }
-    out.extend_from_slice(s.as_bytes());
-    Ok(())
+    marshal::small_tuple(out, 4);
+    marshal::int(out, e.ncalls);
+    marshal::int(out, e.pcalls);
+    marshal::float(out, seconds(e.tottime_ns));
+    marshal::float(out, seconds(e.cumtime_ns));
 }
 
 /// Whether `bytes` look like a cProfile `.prof` (a marshalled dict) rather
@@ -154,8 +200,10 @@ fn string(out: &mut Vec<u8>, s: &str) -> io::Result<()> {
 /// flag) followed by a tuple code or the end-of-dict `0`.
 pub fn looks_like_prof(bytes: &[u8]) -> bool {
     match bytes {
-        [0xFB, ..] => true,
-        [b'{', next, ..] => matches!(next, b')' | b'(' | 0xA9 | 0xA8 | b'0' | b'r'),
+        [first, ..] if *first == DICT | FLAG_REF => true,
+        [DICT, next, ..] => {
+            matches!(next & !FLAG_REF, SMALL_TUPLE | TUPLE) || matches!(*next, NULL | REF)
+        }
         _ => false,
     }
 }
@@ -190,23 +238,33 @@ mod tests {
         assert_eq!(b, expected);
     }
 
+    /// `{(file, 1, "f"): (1, 1, 0.0, 0.0, {})}` with `file` as an `a` str.
+    fn one_function(file: &[u8]) -> Vec<u8> {
+        let mut b = vec![b'{', b')', 3, b'a'];
+        b.extend_from_slice(&(file.len() as i32).to_le_bytes());
+        b.extend_from_slice(file);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'z', 1, b'f', b')', 5]);
+        b.extend_from_slice(&[b'i', 1, 0, 0, 0, b'i', 1, 0, 0, 0]);
+        for _ in 0..2 {
+            b.push(b'g');
+            b.extend_from_slice(&0.0f64.to_le_bytes());
+        }
+        b.extend_from_slice(b"{00");
+        b
+    }
+
     #[test]
-    fn long_ints_and_unicode() {
-        let mut out = Vec::new();
-        int(&mut out, 1 << 40);
-        // 2^40 = 2^(15*2) * 2^10: digits [0, 0, 1024].
-        assert_eq!(out, [b'l', 3, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
-        out.clear();
-        int(&mut out, i32::MAX as u64);
-        assert_eq!(out, [b'i', 0xff, 0xff, 0xff, 0x7f]);
-        out.clear();
-        int(&mut out, 1 << 31);
-        assert_eq!(out, [b'l', 3, 0, 0, 0, 0, 0, 0, 0, 2, 0]);
-        out.clear();
-        string(&mut out, "naïve").unwrap();
-        assert_eq!(out[0], b'u');
-        assert_eq!(&out[1..5], &6i32.to_le_bytes());
-        assert_eq!(&out[5..], "naïve".as_bytes());
+    fn strings_that_are_not_utf8_are_read_lossily_and_counted() {
+        // What marshal writes for "/tmp/\udcff/x.py" (surrogatepass).
+        let b = one_function(b"/tmp/\xed\xb3\xbf/x.py");
+        let import = from_bytes(&b, Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 1);
+        assert_eq!(
+            import.profile.sites[0].file,
+            "/tmp/\u{FFFD}\u{FFFD}\u{FFFD}/x.py"
+        );
+        let import = from_bytes(&one_function(b"ok.py"), Path::new("x.prof")).unwrap();
+        assert_eq!(import.not_utf8, 0);
     }
 
     #[test]

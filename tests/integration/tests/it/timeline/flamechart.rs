@@ -1,7 +1,8 @@
 //! The flame chart: the SVG parses as XML, and each span is one frame at its
 //! start time (left to right), as wide as its duration.
 
-use profiler::emit::flamegraph::{self, FlamegraphOptions};
+use profiler::emit::flamechart;
+use profiler::emit::flamegraph::FlamegraphOptions;
 use profiler::{Profile, ThreadProfile};
 use quick_xml::Reader;
 use quick_xml::events::Event;
@@ -127,7 +128,7 @@ fn folded_name(s: &str) -> String {
 
 pub(super) fn flame_chart_svg(p: &Profile, o: &FlamegraphOptions) -> String {
     let mut buf = Vec::new();
-    flamegraph::write_flame_chart_with(p, o, &mut buf).unwrap();
+    flamechart::write_with(p, o, &mut buf).unwrap();
     utf8(buf, "flame chart")
 }
 
