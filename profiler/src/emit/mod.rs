@@ -35,6 +35,7 @@ use crate::profile::Profile;
 
 pub mod callgrind;
 pub mod chrome;
+pub mod csv;
 pub mod flamechart;
 pub mod flamegraph;
 pub mod json;
@@ -143,6 +144,12 @@ formats! {
         timeline: false,
         session: true,
         files: [("flamegraph.svg", "{}.svg", flamegraph::write_svg)],
+    },
+    /// The pstats table as CSV, for spreadsheets and data frames.
+    Csv = "csv" {
+        timeline: false,
+        session: false,
+        files: [("stats.csv", "{}.csv", csv::write)],
     },
     /// Folded stacks (`a;b;c self_ns`).
     Folded = "folded" {
@@ -357,6 +364,6 @@ mod tests {
         files.sort_unstable();
         files.dedup();
         assert_eq!(names.len(), Format::ALL.len());
-        assert_eq!(files.len(), 12);
+        assert_eq!(files.len(), 13);
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! # Reading
 //!
-//! A `.prof` is one marshal object (`reference/formats.md`, section 2). The
+//! A `.prof` is one marshal object (`docs/formats.md`, section 2). The
 //! reader accepts every code CPython's own writer produces for that dict:
 //! dict `{`, tuples `)` and `(`, ints `i`, `I` and `l`, floats `g` and `f`,
 //! strings `z`, `Z`, `a`, `A`, `u`, `t` and `s` (read lossily when not

@@ -433,7 +433,7 @@ mod tests {
         }
     }
 
-    /// formats.md's sample: main -> a -> b (recursing), plus a built-in
+    /// docs/formats.md's sample: main -> a -> b (recursing), plus a built-in
     /// called from main and from a.
     #[test]
     fn recursion_and_shared_callees_are_exact() {

@@ -582,3 +582,52 @@ fn live_profile() {
     assert_eq!((rec_row.figures.ncalls, rec_row.figures.pcalls), (18, 4));
     compare("live", || p.stats(), &battery());
 }
+
+/// The CSV table (`--to csv`) read by Python's `csv` module gives, row for
+/// row, pstats' own figures of the same profile's `.prof`: calls, primitive
+/// calls, tottime and cumtime per `(file, line, name)`, a quoted file name
+/// with a comma and a name with quotes included.
+#[test]
+fn csv_rows_are_pstats_figures() {
+    require_python();
+    let p = profile(
+        vec![
+            site("main", "src/main.rs", 10),
+            site("say \"hi\"", "src/a,b.rs", 20),
+            site("b", "src/main.rs", 30),
+        ],
+        vec![vec![
+            Node::new(0, ROOT, 1, 1000 * MS),
+            Node::new(1, 0, 3, 900 * MS),
+            Node::new(2, 1, 2, 700 * MS),
+            Node::new(2, 2, 1, 400 * MS),
+        ]],
+    );
+    let dir = scratch!("csv");
+    let (csv, prof) = (dir.join("stats.csv"), dir.join("p.prof"));
+    profiler::emit::Format::Csv.save(&p, &csv).unwrap();
+    profiler::emit::Format::Prof.save(&p, &prof).unwrap();
+    let code = r#"
+import csv, pstats, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+st = pstats.Stats(sys.argv[2]).stats
+assert len(rows) == len(st), (len(rows), len(st))
+for r in rows:
+    cc, nc, tt, ct, _ = st[(r["file"], int(r["line"]), r["function"])]
+    assert (int(r["ncalls"]), int(r["primitive_calls"])) == (nc, cc), r
+    assert abs(float(r["tottime_s"]) - tt) < 1e-9 and abs(float(r["cumtime_s"]) - ct) < 1e-9, r
+cum = [float(r["cumtime_s"]) for r in rows]
+assert cum == sorted(cum, reverse=True), cum
+print(len(rows))
+"#;
+    let out = Command::new(python())
+        .args(["-c", code, csv.to_str().unwrap(), prof.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+}
