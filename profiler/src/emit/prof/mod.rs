@@ -58,7 +58,7 @@ use crate::emit::pstats::{Row, Table, seconds};
 use crate::error::Error;
 use crate::profile::Profile;
 use crate::stats::{Figures, Stats};
-pub use decode::{MAX_STRING_BYTES, PstatsEdge, PstatsFunction, parse};
+pub use decode::{MAX_STRING_BYTES, PstatsEdge, PstatsFunction};
 pub use verify::MAX_NOTES;
 
 /// A `.prof` turned into a [`Profile`], with notes on what could not be
@@ -87,7 +87,7 @@ pub struct Import {
 /// Turns parsed pstats functions into a profile (see the module docs), with
 /// the list of figures that could not be represented exactly. Fails only
 /// when the tree would be too large.
-pub fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<Import, String> {
+pub(crate) fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<Import, String> {
     let profile = rebuild::profile(funcs, thread_name)?;
     let (inexact, inexact_count) = verify::differences(funcs, &profile);
     Ok(Import {
