@@ -178,6 +178,7 @@ fn key_of<'a>(o: &'a Obj, strings: &mut Strings<'a>, what: &dyn Fn() -> String) 
 /// place and its last value, as Python's dict does). Errors give the byte
 /// offset and what is wrong. Strings that are not UTF-8 are read with
 /// U+FFFD (see [`Import::not_utf8`](super::Import::not_utf8)).
+#[cfg(test)]
 pub(crate) fn parse(bytes: &[u8]) -> Result<Vec<PstatsFunction>, String> {
     parse_counting(bytes).map(|(funcs, _)| funcs)
 }
