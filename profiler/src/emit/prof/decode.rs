@@ -49,7 +49,7 @@ pub struct PstatsFunction {
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct PstatsEdge {
-    /// The caller: an index into the list [`parse`] returns.
+    /// The caller: an index into the list of functions the decoder returns.
     pub caller: usize,
     /// The calls along the edge: `nc`, `cc`, `tt`, `ct`.
     pub figures: Figures,

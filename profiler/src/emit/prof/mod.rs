@@ -31,7 +31,7 @@
 //! steps, a file each: `marshal` reads the marshal object (every code
 //! CPython writes for the dict, back-references included; a damaged file is
 //! an error that gives the byte offset, never a panic), `decode` turns the
-//! stats dict into [`PstatsFunction`]s ([`parse`]), `rebuild` builds one
+//! stats dict into [`PstatsFunction`]s (`decode::parse`), `rebuild` builds one
 //! calling-context tree (a thread named after the file) whose statistics are
 //! the file's, and `verify` compares the two.
 //!
