@@ -47,6 +47,9 @@
 //!
 //! - `enable` (default): record. Without it `#[profile]` checks its arguments
 //!   and returns the item unchanged, and guards are zero-sized no-ops.
+//! - `mpi`: MPI programs on rsmpi (see the `mpi` module): rank-aware
+//!   sessions gathered to rank 0 over MPI, MPI calls as rows, the MPI
+//!   summary. Needs an MPI library and libclang to build.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 // Without `enable` the recorder is still built (snapshots and reports work on
@@ -65,6 +68,8 @@ mod fork;
 mod fs;
 mod hash;
 pub mod load;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod output;
 pub mod profile;
 mod recorder;

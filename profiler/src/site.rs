@@ -55,6 +55,15 @@ impl Site {
         }
     }
 
+    /// The name given in the source (empty for a name taken from a type).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn literal_name(&self) -> &'static str {
+        match self.name {
+            SiteName::Literal(name) => name,
+            SiteName::Nested(..) => "",
+        }
+    }
+
     /// The site's id in the registry, registering it on first use.
     #[inline]
     pub(crate) fn id(&'static self) -> u32 {

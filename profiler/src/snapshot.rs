@@ -190,6 +190,7 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         still_running: None,
         calls_dropped_at_thread_exit: recorder::late_dropped(),
         calls_dropped_in_signal_handlers: recorder::reentrant_dropped(),
+        mpi: None,
     }
 }
 

@@ -123,7 +123,13 @@ fn merge_many(profiles: &[Profile]) -> Profile {
             threads.push(t);
         }
     }
-    Profile::new(merged_meta(profiles, base_start, end_ns), sites, threads)
+    let mut merged = Profile::new(merged_meta(profiles, base_start, end_ns), sites, threads);
+    merged.mpi = profiles
+        .iter()
+        .flat_map(|p| p.mpi.iter().cloned())
+        .collect();
+    merged.mpi.sort_by_key(|r| r.rank);
+    merged
 }
 
 fn merged_meta(profiles: &[Profile], base_start: f64, end_ns: u64) -> Metadata {

@@ -26,6 +26,11 @@ pub struct Profile {
     /// (see [`Sched`]); `None` when it did not run (or an older file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sched: Option<Sched>,
+    /// Every rank's MPI figures, by rank, for a profile of an MPI program
+    /// (empty otherwise): what mpiP's summary and POP's hybrid metrics are
+    /// computed from, after the ranks' trees were merged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mpi: Vec<RankMpi>,
 }
 
 /// Scheduler samples taken over the run by the profiler's sampler thread
@@ -133,6 +138,10 @@ pub struct Metadata {
     /// while the thread was entering or leaving a profiled scope).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub calls_dropped_in_signal_handlers: u64,
+    /// The MPI run this profile is of (its rank, ranks and library), for a
+    /// profile of an MPI program; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpi: Option<MpiRun>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -191,11 +200,15 @@ impl SiteInfo {
 
 mod compensate;
 mod file;
+mod mpi;
+mod ranks;
 mod spans;
 mod summary;
 
 pub use file::{FORMAT_MARKER, FORMAT_VERSION, MAX_INPUT_BYTES};
 pub(crate) use file::{may_be_json, parse, write};
+pub use mpi::{MpiCall, MpiRun, MpiTraffic, RankMpi, RankThread};
+pub use ranks::RankMerge;
 pub use spans::{Placed, nest, overlapping};
 
 pub use summary::{
@@ -212,11 +225,12 @@ pub struct ThreadProfile {
     pub id: u64,
     /// The thread's name, or `<unnamed>`.
     pub name: String,
-    /// How many exited threads this tree folds together: past a cap, the
-    /// recorder folds the oldest exited threads into one tree (named
-    /// `(N exited threads)`), so that memory stays bounded by call paths.
-    /// 0 for a tree of one thread. A folded tree is no worker of its own in
-    /// the parallel summary.
+    /// How many threads this tree folds together: past a cap, the recorder
+    /// folds the oldest exited threads into one tree (named `(N exited
+    /// threads)`), and the merge of an MPI run's ranks folds each rank's
+    /// thread of the same name into one (see [`RankMerge`]), so that memory
+    /// stays bounded by call paths. 0 for a tree of one thread. A folded
+    /// tree is no worker of its own in the parallel summary.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub folded_threads: u64,
     /// The id of the process that ran the thread.
@@ -262,6 +276,10 @@ pub struct ThreadProfile {
     /// the time runnable but waiting for one, both up to `t_ns`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cpu_samples: Vec<[u64; 3]>,
+    /// The MPI rank of the process that ran the thread, in a profile of an
+    /// MPI program; `None` otherwise (and for a tree merged over ranks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
 }
 
 /// A completed scope on a thread's timeline.
@@ -345,6 +363,7 @@ impl ThreadProfile {
             started_ns: None,
             ended_ns: None,
             cpu_samples: Vec::new(),
+            rank: None,
         }
     }
 
@@ -510,6 +529,7 @@ impl Profile {
             threads,
             parallel: None,
             sched: None,
+            mpi: Vec::new(),
         }
     }
 

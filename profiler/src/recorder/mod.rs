@@ -26,6 +26,8 @@ pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
 pub(crate) use registry::{RawThread, capture, capture_counters, live_threads};
+#[cfg(feature = "mpi")]
+pub(crate) use scope::current_site;
 pub use scope::{Guard, enter, is_enabled, set_enabled};
 pub(crate) use scope::{late_dropped, reentrant_dropped};
 pub use timeline::{TimelineConfig, set_timeline, timeline};

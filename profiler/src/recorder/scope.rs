@@ -355,3 +355,20 @@ unsafe fn close_all(td: &ThreadData, end: u64) {
     // SAFETY: forwarded from the caller: the owning thread.
     unsafe { close_above(td, 0, end) };
 }
+
+/// The site of the calling thread's innermost open scope, if any: the
+/// caller of a scope about to be entered.
+#[cfg(feature = "mpi")]
+pub(crate) fn current_site() -> Option<u32> {
+    let td = current()?;
+    let depth = td.stack.len();
+    if depth == 0 {
+        return None;
+    }
+    // SAFETY: `current()` is this thread's recorder, whose stack only this
+    // thread writes; `depth - 1 < len`.
+    let node = unsafe { td.stack.at(depth - 1) }.node();
+    // SAFETY: frames point at nodes of this thread's arena, which live as
+    // long as the recorder.
+    Some(unsafe { &*node }.site_id())
+}

@@ -35,6 +35,22 @@ impl Active {
         ending: Option<&Ending>,
         still_running: Option<&str>,
     ) -> Result<Profile, Error> {
+        let profile = self.profile(ending, still_running);
+        if let Some(dir) = &self.config.output_dir {
+            if let Some(problem) = &self.out_problem {
+                return Err(Error::Config {
+                    setting: "profiler".to_owned(),
+                    message: format!("reports not written: {problem}"),
+                });
+            }
+            write_set(&profile, &expand_pid(dir), self.config.callgrind_per_thread)?;
+        }
+        Ok(profile)
+    }
+
+    /// Takes the session's profile (see [`Active::write`]), printing the
+    /// report if asked to, without writing the reports.
+    pub(super) fn profile(&self, ending: Option<&Ending>, still_running: Option<&str>) -> Profile {
         // A second calibration, at the end of the run, for the lowest probe
         // cost (see `calibrate`). Not at an exit or a signal, where no new
         // thread should be started.
@@ -51,21 +67,27 @@ impl Active {
         if self.config.print_report && still_running.is_none() {
             eprint!("{}", crate::emit::pstats::report(&profile));
         }
-        if let Some(dir) = &self.config.output_dir {
-            if let Some(problem) = &self.out_problem {
-                return Err(Error::Config {
-                    setting: "profiler".to_owned(),
-                    message: format!("reports not written: {problem}"),
-                });
-            }
-            write_set(&profile, &expand_pid(dir), self.config.callgrind_per_thread)?;
-        }
-        Ok(profile)
+        profile
     }
 }
 
-/// `dir` with every `%p` replaced by this process's id and `%%` by `%`.
+/// This process's MPI rank, once an MPI session set it (for `%r`).
+static RANK: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets what `%r` in an output directory becomes: this process's MPI rank.
+#[cfg(feature = "mpi")]
+pub(crate) fn set_rank(rank: u32) {
+    let _ = RANK.set(rank.to_string());
+}
+
+/// `dir` with every `%p` replaced by this process's id, `%r` by its MPI rank
+/// (when an MPI session set it; otherwise `%r` stays) and `%%` by `%`.
 pub(super) fn expand_pid(dir: &Path) -> PathBuf {
+    expand(dir, RANK.get().map(String::as_str))
+}
+
+/// [`expand_pid`], with `rank` for `%r`.
+pub(crate) fn expand(dir: &Path, rank: Option<&str>) -> PathBuf {
     let pid = std::process::id().to_string();
     let bytes = dir.as_os_str().as_encoded_bytes();
     if !bytes.contains(&b'%') {
@@ -81,6 +103,10 @@ pub(super) fn expand_pid(dir: &Path) -> PathBuf {
             }
             (b'%', Some(b'%')) => {
                 out.push(b'%');
+                i += 2;
+            }
+            (b'%', Some(b'r')) if rank.is_some() => {
+                out.extend_from_slice(rank.unwrap_or_default().as_bytes());
                 i += 2;
             }
             (b, _) => {

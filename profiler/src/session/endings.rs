@@ -103,6 +103,21 @@ pub(super) fn end_one(id: u64, ending: &Ending) -> Option<Result<Profile, Error>
     Some(active.write(Some(ending), None))
 }
 
+/// Ends the session `id` normally without writing its reports, and returns
+/// its profile, or `None` when another ending already wrote them.
+#[cfg(feature = "mpi")]
+pub(super) fn take_one(id: u64) -> Option<Profile> {
+    let _ending = EndingWrite::enter();
+    let _writing = Writing::enter()?;
+    let _lock = WRITING.lock();
+    let active = {
+        let mut all = ACTIVE.lock();
+        let pos = all.iter().position(|a| a.id == id)?;
+        all.remove(pos)
+    };
+    Some(active.profile(Some(&Ending::Return), None))
+}
+
 /// Ends every running session, writing their reports as `ending` says;
 /// errors are printed, one line each.
 pub(crate) fn end_all(ending: &Ending) {

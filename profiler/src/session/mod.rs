@@ -20,6 +20,8 @@ pub(crate) use ending::Ending;
 pub use reports::write_reports;
 
 use active::{Active, expand_pid};
+#[cfg(feature = "mpi")]
+pub(crate) use active::{expand, set_rank};
 
 /// The environment variable naming the output directory. `%p` in it is
 /// replaced by the id of the process that writes the reports, and `%%` by
@@ -108,6 +110,18 @@ impl SessionGuard {
     pub fn finish(mut self) -> Result<Profile, Error> {
         self.ended = true;
         endings::end_one(self.id, &Ending::Return).unwrap_or_else(|| Ok(crate::snapshot()))
+    }
+}
+
+impl SessionGuard {
+    /// Ends the session without writing its reports and returns its
+    /// profile, for a caller that writes them itself (an MPI session
+    /// gathers every rank's first); `None` when another ending already
+    /// wrote them.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn take(mut self) -> Option<Profile> {
+        self.ended = true;
+        endings::take_one(self.id)
     }
 }
 

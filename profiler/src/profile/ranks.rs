@@ -1,0 +1,174 @@
+//! The merge of an MPI run's ranks: one profile of the whole program, whose
+//! memory grows with the distinct call paths, not with ranks x paths.
+//!
+//! The ranks' profiles are folded in one at a time (each may be dropped as
+//! soon as it was folded in, see [`RankMerge`]):
+//!
+//! - sites are matched by `(name, file, line)`, as [`Profile::merge`] does;
+//! - the threads of every rank that share a name (`main`, `worker-3`) fold
+//!   into one tree, the union of their call paths, with the calls and times
+//!   summed: the merged table is the sum of the ranks' tables. Such a tree
+//!   counts the ranks it folds in [`ThreadProfile::folded_threads`] and has
+//!   no rank, timeline, or CPU figures (each rank's own profile keeps
+//!   them);
+//! - every rank's MPI figures ([`Profile::mpi`]) are kept, in rank order;
+//!   they are what the MPI summary and POP's hybrid metrics are computed
+//!   from;
+//! - the metadata is the first rank's, with the earliest start, the
+//!   longest duration, and [`MpiRun::rank`] 0.
+
+use std::collections::HashMap;
+
+use super::{MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile};
+use crate::hash::FastMap;
+
+/// One folded thread: its nodes, and the node of each (parent, site).
+struct Folded {
+    name: String,
+    nodes: Vec<Node>,
+    index: FastMap<(u32, SiteId), u32>,
+    ranks: u64,
+}
+
+/// An MPI run's ranks being merged (see the module docs).
+///
+/// ```
+/// use profiler::profile::{NO_PARENT, RankMerge};
+/// use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
+///
+/// let rank = |calls| {
+///     let t = ThreadProfile::new(1, "main", 1, vec![Node::new(0, NO_PARENT, calls, 10)]);
+///     Profile::new(Metadata::default(), vec![SiteInfo::new("step", "app", "app.rs", 1)], vec![t])
+/// };
+/// let mut merge = RankMerge::new();
+/// merge.add(rank(2));
+/// merge.add(rank(3));
+/// let p = merge.finish();
+/// assert_eq!(p.threads.len(), 1);
+/// assert_eq!(p.threads[0].nodes[0].calls, 5);
+/// assert_eq!(p.threads[0].folded_threads, 2);
+/// ```
+#[derive(Default)]
+pub struct RankMerge {
+    first: Option<Profile>,
+    sites: Vec<SiteInfo>,
+    site_ids: HashMap<(String, String, u32), SiteId>,
+    threads: Vec<Folded>,
+    thread_of: HashMap<String, usize>,
+    start_unix_s: f64,
+    duration_ns: u64,
+    ranks: u32,
+    mpi: Vec<super::RankMpi>,
+}
+
+impl RankMerge {
+    /// An empty merge.
+    pub fn new() -> Self {
+        RankMerge::default()
+    }
+
+    /// Folds one rank's profile in.
+    pub fn add(&mut self, rank: Profile) {
+        let site_map: Vec<SiteId> = rank.sites.iter().map(|s| self.site(s)).collect();
+        for t in &rank.threads {
+            let k = match self.thread_of.get(&t.name) {
+                Some(&k) => k,
+                None => {
+                    self.thread_of.insert(t.name.clone(), self.threads.len());
+                    self.threads.push(Folded {
+                        name: t.name.clone(),
+                        nodes: Vec::new(),
+                        index: FastMap::default(),
+                        ranks: 0,
+                    });
+                    self.threads.len() - 1
+                }
+            };
+            let folded = &mut self.threads[k];
+            folded.ranks += 1;
+            // A node's parent comes before it: map in order.
+            let mut ids: Vec<u32> = Vec::with_capacity(t.nodes.len());
+            for n in &t.nodes {
+                let parent = n.parent().map_or(NO_PARENT, |p| ids[p]);
+                let site = site_map.get(n.site as usize).copied().unwrap_or(n.site);
+                let next = folded.nodes.len() as u32;
+                let id = *folded.index.entry((parent, site)).or_insert(next);
+                if id == next {
+                    folded.nodes.push(Node::new(site, parent, 0, 0));
+                }
+                let m = &mut folded.nodes[id as usize];
+                m.calls = m.calls.saturating_add(n.calls);
+                m.time_ns = m.time_ns.saturating_add(n.time_ns);
+                ids.push(id);
+            }
+        }
+        let s = rank.meta.start_unix_s;
+        if s > 0.0 && s.is_finite() && (self.start_unix_s == 0.0 || s < self.start_unix_s) {
+            self.start_unix_s = s;
+        }
+        self.duration_ns = self.duration_ns.max(rank.meta.duration_ns);
+        self.ranks = self
+            .ranks
+            .max(rank.meta.mpi.as_ref().map_or(0, |m| m.ranks));
+        self.mpi.extend(rank.mpi.iter().cloned());
+        if self.first.is_none() {
+            let mut first = rank;
+            first.threads.clear();
+            first.sites.clear();
+            first.mpi.clear();
+            self.first = Some(first);
+        }
+    }
+
+    /// The merged profile.
+    pub fn finish(self) -> Profile {
+        let mut meta = self.first.map(|p| p.meta).unwrap_or_default();
+        meta.start_unix_s = self.start_unix_s;
+        meta.duration_ns = self.duration_ns;
+        meta.ended_by = None;
+        meta.still_running = None;
+        if let Some(m) = meta.mpi.as_mut() {
+            m.rank = 0;
+            m.ranks = m.ranks.max(self.ranks);
+        } else if self.ranks > 0 {
+            meta.mpi = Some(MpiRun::new(0, self.ranks, ""));
+        }
+        let threads = self
+            .threads
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| {
+                ThreadProfile::new(i as u64 + 1, f.name, meta.pid, f.nodes)
+                    .with_folded_threads(f.ranks)
+            })
+            .collect();
+        let mut p = Profile::new(meta, self.sites, threads);
+        let mut mpi = self.mpi;
+        mpi.sort_by_key(|r| r.rank);
+        p.mpi = mpi;
+        p
+    }
+
+    /// The merged id of a rank's site.
+    fn site(&mut self, s: &SiteInfo) -> SiteId {
+        let key = (s.name.clone(), s.file.clone(), s.line);
+        if let Some(&id) = self.site_ids.get(&key) {
+            return id;
+        }
+        let id = self.sites.len() as SiteId;
+        self.sites.push(s.clone());
+        self.site_ids.insert(key, id);
+        id
+    }
+}
+
+impl Profile {
+    /// Merges the profiles of an MPI run's ranks (see [`RankMerge`]).
+    pub fn merge_ranks(ranks: impl IntoIterator<Item = Profile>) -> Profile {
+        let mut merge = RankMerge::new();
+        for r in ranks {
+            merge.add(r);
+        }
+        merge.finish()
+    }
+}
