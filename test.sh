@@ -11,6 +11,11 @@ need_apt=()
 command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
 command -v callgrind_annotate >/dev/null 2>&1 || need_apt+=(valgrind)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+# MPI: OpenMPI's mpiexec and headers (rsmpi builds against them), libclang
+# for rsmpi's bindgen.
+command -v mpiexec >/dev/null 2>&1 || need_apt+=(openmpi-bin)
+command -v mpicc >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -28,7 +33,7 @@ python3 -c 'import jsonschema' 2>/dev/null || pip_install jsonschema
 # pip may install console scripts outside PATH (user or pyenv bin folders).
 PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin"
 export PATH
-for tool in cargo python3 valgrind callgrind_annotate gprof2dot; do
+for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc; do
   command -v "$tool" >/dev/null 2>&1 || echo "prerequisite missing: $tool"
 done
 
@@ -77,7 +82,11 @@ step "format" cargo fmt --all -- --check
 step "layers (no import cycle between the crate's files; the data model names no layer above it)" \
   sh -c 'python3 .ci/layers.py --self-test && python3 .ci/layers.py'
 step "lints" cargo clippy --workspace --all-targets -- -D warnings
+step "lints (the mpi feature)" \
+  cargo clippy -p profiler -p integration --all-targets --features integration/mpi -- -D warnings
 step "tests (workspace)" cargo test
+step "tests of MPI programs under mpiexec (the mpi feature)" \
+  cargo test -p integration --features mpi --test it -- mpi::
 step "tests (instrumentation compiled out, built alone so features do not unify)" \
   cargo test -p compiled-out
 step "loom model of the recorder's concurrent snapshot protocol" \

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use profiler::diff::{DiffBy, ProfileDiff};
 use profiler::emit::flamegraph;
-use profiler::emit::{Format, prof, timeline, write_output};
+use profiler::emit::{Format, Needs, prof, timeline, write_output};
 use profiler::{Limit, Profile, SortKey, Stats};
 use regex::Regex;
 
@@ -309,6 +309,10 @@ fn report(a: &ReportArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     } else {
         text = render(&shape(profile.stats(), &keys, filters, limit));
     }
+    // A profile of an MPI program: its MPI summary under the table.
+    if let (false, false, Some(mpi)) = (a.callers, a.callees, profile.mpi_summary()) {
+        let _ = write!(text, "\n{mpi}");
+    }
     print_out(&text)
 }
 
@@ -337,6 +341,13 @@ fn convert(a: &ConvertArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
         .file_stem()
         .map_or_else(|| "profile".into(), |s| s.to_string_lossy().into_owned());
     let out = a.output.clone().unwrap_or_else(|| PathBuf::from(&stem));
+    if to.needs() == Needs::Mpi && !Needs::Mpi.met_by(&profile) {
+        notes.push(format!(
+            "{}: the profile is not of an MPI program (record with profiler::mpi::Session); \
+             the matrix is empty",
+            a.file.display()
+        ));
+    }
     if to.needs_timeline() && profile.threads.iter().all(|t| t.timeline.is_empty()) {
         notes.push(format!(
             "{}: the profile has no timeline (record with PROFILER_TIMELINE=1); \

@@ -39,6 +39,7 @@ pub mod csv;
 pub mod flamechart;
 pub mod flamegraph;
 pub mod json;
+pub mod mpi_matrix;
 mod names;
 pub mod paraver;
 pub mod prof;
@@ -64,10 +65,33 @@ pub struct FormatFile {
     pub write: Writer,
 }
 
+/// What a format needs of a profile to show anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Needs {
+    /// Any profile.
+    Nothing,
+    /// A recorded timeline ([`ThreadProfile::timeline`](crate::ThreadProfile::timeline)).
+    Timeline,
+    /// A profile of an MPI program ([`Profile::mpi`]).
+    Mpi,
+}
+
+impl Needs {
+    /// Whether `profile` has what is needed.
+    pub fn met_by(self, profile: &Profile) -> bool {
+        match self {
+            Needs::Nothing => true,
+            Needs::Timeline => profile.threads.iter().any(|t| !t.timeline.is_empty()),
+            Needs::Mpi => !profile.mpi.is_empty(),
+        }
+    }
+}
+
 /// What the list says of each format.
 struct Spec {
     name: &'static str,
-    timeline: bool,
+    needs: Needs,
     session: bool,
     files: &'static [FormatFile],
 }
@@ -78,7 +102,7 @@ macro_rules! formats {
     ($(
         $(#[doc = $doc:expr])*
         $variant:ident = $name:literal {
-            timeline: $timeline:expr,
+            needs: $needs:ident,
             session: $session:expr,
             files: [$(($file:literal, $named:literal, $write:expr)),+ $(,)?] $(,)?
         }
@@ -99,7 +123,7 @@ macro_rules! formats {
                 match self {
                     $(Format::$variant => &Spec {
                         name: $name,
-                        timeline: $timeline,
+                        needs: Needs::$needs,
                         session: $session,
                         files: &[$(FormatFile {
                             file_name: $file,
@@ -116,68 +140,75 @@ macro_rules! formats {
 formats! {
     /// This tool's versioned profile.json (every field of the data model).
     Json = "json" {
-        timeline: false,
+        needs: Nothing,
         session: true,
         files: [("profile.json", "{}.json", json::write)],
     },
     /// pstats' text: print_stats, the parallel summary, print_callers and
     /// print_callees.
     Pstats = "pstats" {
-        timeline: false,
+        needs: Nothing,
         session: true,
         files: [("pstats.txt", "{}.pstats.txt", pstats::write)],
     },
     /// cProfile's .prof, for pstats, snakeviz and gprof2dot.
     Prof = "prof" {
-        timeline: false,
+        needs: Nothing,
         session: true,
         files: [("profile.prof", "{}.prof", prof::write)],
     },
     /// callgrind.out for KCacheGrind, QCacheGrind and callgrind_annotate.
     Callgrind = "callgrind" {
-        timeline: false,
+        needs: Nothing,
         session: true,
         files: [("callgrind.out", "callgrind.out.{}", callgrind::write_merged)],
     },
     /// Flamegraph SVG.
     Flamegraph = "flamegraph" {
-        timeline: false,
+        needs: Nothing,
         session: true,
         files: [("flamegraph.svg", "{}.svg", flamegraph::write_svg)],
     },
     /// The pstats table as CSV, for spreadsheets and data frames.
     Csv = "csv" {
-        timeline: false,
+        needs: Nothing,
         session: false,
         files: [("stats.csv", "{}.csv", csv::write)],
     },
     /// Folded stacks (`a;b;c self_ns`).
     Folded = "folded" {
-        timeline: false,
+        needs: Nothing,
         session: false,
         files: [("stacks.folded", "{}.folded", flamegraph::write_folded_default)],
     },
     /// Chrome trace event JSON (Perfetto, chrome://tracing).
     Chrome = "chrome" {
-        timeline: true,
+        needs: Timeline,
         session: true,
         files: [("trace.json", "{}.trace.json", chrome::write)],
     },
     /// speedscope JSON.
     Speedscope = "speedscope" {
-        timeline: true,
+        needs: Timeline,
         session: true,
         files: [("speedscope.json", "{}.speedscope.json", speedscope::write)],
     },
     /// Flame chart SVG: the timelines, one band per thread.
     Flamechart = "flamechart" {
-        timeline: true,
+        needs: Timeline,
         session: true,
         files: [("flamechart.svg", "{}.flamechart.svg", flamechart::write)],
     },
+    /// The MPI communication matrix as CSV: bytes and messages, sender x
+    /// receiver (an MPI program's profile).
+    MpiMatrix = "mpi-matrix" {
+        needs: Mpi,
+        session: true,
+        files: [("mpi_matrix.csv", "{}.mpi_matrix.csv", mpi_matrix::write)],
+    },
     /// Paraver .prv, .pcf and .row (the .prv, which Paraver opens, last).
     Paraver = "paraver" {
-        timeline: true,
+        needs: Timeline,
         session: true,
         files: [
             ("trace.pcf", "{}.pcf", paraver::write_pcf),
@@ -198,10 +229,16 @@ impl Format {
         self.spec().files
     }
 
-    /// Whether the format shows the timelines (a profile recorded without
-    /// one gives a trace with no scopes; sessions write it only with one).
+    /// What the format needs of a profile to show anything (a profile
+    /// without it gives an empty trace or table; sessions write the format
+    /// only for a profile that has it).
+    pub fn needs(self) -> Needs {
+        self.spec().needs
+    }
+
+    /// Whether the format shows the timelines (see [`Format::needs`]).
     pub fn needs_timeline(self) -> bool {
-        self.spec().timeline
+        self.needs() == Needs::Timeline
     }
 
     /// Whether sessions write it (every format but the folded stacks, which
@@ -364,6 +401,6 @@ mod tests {
         files.sort_unstable();
         files.dedup();
         assert_eq!(names.len(), Format::ALL.len());
-        assert_eq!(files.len(), 13);
+        assert_eq!(files.len(), 14);
     }
 }

@@ -537,7 +537,8 @@ impl fmt::Display for CallReport<'_, '_> {
     }
 }
 
-/// The pstats text report: how the run ended (when it did not return
+/// The pstats text report (and the MPI summary of an MPI program, after the
+/// parallel summary): how the run ended (when it did not return
 /// normally) and the calls still running, then the table sorted by
 /// cumulative time, the parallel summary when there is one, and the callers
 /// and callees.
@@ -546,10 +547,13 @@ pub fn report(profile: &Profile) -> String {
         .stats()
         .sort_by(crate::stats::SortKey::Cumulative)
         .time_note(true);
-    let section = profile
+    let mut section = profile
         .parallel_section()
         .map(|s| format!("{s}\n"))
         .unwrap_or_default();
+    if let Some(mpi) = profile.mpi_summary() {
+        section.push_str(&format!("{mpi}\n"));
+    }
     let mut head = String::new();
     if let Some(why) = &profile.meta.ended_by {
         head.push_str(&format!(

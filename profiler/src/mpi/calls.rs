@@ -90,7 +90,7 @@ fn moved(sent: u64, received: u64) -> Moved {
     }
 }
 
-/// Collective MPI calls, recorded (see the [module docs](self)); for every
+/// Collective MPI calls, recorded (see the [`mpi`](crate::mpi) module); for every
 /// rsmpi communicator. Rooted calls take the root's rank; the receive
 /// buffer of a rooted call is used on the root only.
 pub trait MpiCollectives: CommunicatorCollectives {
@@ -282,7 +282,7 @@ pub trait MpiCollectives: CommunicatorCollectives {
 impl<C: CommunicatorCollectives + ?Sized> MpiCollectives for C {}
 
 /// Point-to-point MPI calls with one process (`world.process_at_rank(r)`),
-/// recorded (see the [module docs](self)). Sends count in the
+/// recorded (see the [`mpi`](crate::mpi) module). Sends count in the
 /// communication matrix.
 pub trait MpiPointToPoint<'p> {
     /// `MPI_Send` of `buf` to this process (tag 0).

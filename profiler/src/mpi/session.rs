@@ -41,7 +41,11 @@ impl Session {
         let ranks = u32::try_from(world.size()).unwrap_or(1);
         let library = mpi::environment::library_version()
             .ok()
-            .and_then(|v| v.lines().next().map(|l| l.trim().to_owned()))
+            .and_then(|v| {
+                // "Open MPI v4.1.4, package: ..." -> "Open MPI v4.1.4".
+                let line = v.lines().next()?;
+                Some(line.split(',').next().unwrap_or(line).trim().to_owned())
+            })
             .unwrap_or_default();
         crate::session::set_rank(rank);
         let mut inner = self.inner;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::emit::Format;
+use crate::emit::{Format, Needs};
 use crate::error::Error;
 use crate::fs::FileSet;
 use crate::profile::Profile;
@@ -30,9 +30,8 @@ pub(super) fn write_set(
 ) -> Result<Vec<PathBuf>, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut set = FileSet::new();
-    let timeline = profile.threads.iter().any(|t| !t.timeline.is_empty());
     for format in session_formats() {
-        if timeline || !format.needs_timeline() {
+        if format.needs().met_by(profile) {
             for file in format.files() {
                 set.add(&dir.join(file.file_name), |w| (file.write)(profile, w))?;
             }
@@ -63,7 +62,7 @@ fn session_formats() -> impl Iterator<Item = Format> {
 /// Removes the reports of an earlier run that this run did not write.
 fn remove_stale(dir: &Path, threads_dir: &Path, written: &[PathBuf]) {
     let names = session_formats()
-        .filter(|f| f.needs_timeline())
+        .filter(|f| f.needs() != Needs::Nothing)
         .flat_map(|f| f.files().iter().map(|file| file.file_name));
     for path in names.map(|n| dir.join(n)) {
         if !written.contains(&path) {

@@ -19,6 +19,8 @@ mod gprof2dot_pstats;
 mod late_destructors;
 mod macro_shapes;
 mod many_threads;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod parallel_summary;
 mod pstats_python;
 mod recorder;
