@@ -59,6 +59,8 @@ pub(super) struct Moved {
     pub(super) received: u64,
     /// The destination of a point-to-point send.
     pub(super) to: Option<u32>,
+    /// The source of a point-to-point receive.
+    pub(super) from: Option<u32>,
 }
 
 /// Runs `f` as a call of the routine of `site`, recorded under the calling
@@ -74,6 +76,7 @@ pub(super) fn call<R>(site: &'static Site, f: impl FnOnce() -> (R, Moved)) -> R 
         moved.sent,
         moved.received,
         moved.to,
+        moved.from,
     );
     r
 }
@@ -86,7 +89,7 @@ fn moved(sent: u64, received: u64) -> Moved {
     Moved {
         sent,
         received,
-        to: None,
+        ..Moved::default()
     }
 }
 
@@ -326,8 +329,8 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
                 (),
                 Moved {
                     sent: n,
-                    received: 0,
                     to,
+                    ..Moved::default()
                 },
             )
         })
@@ -337,7 +340,15 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
         call(&RECV, || {
             let status = self.receive_into(buf);
             let got = received_bytes::<T>(&status);
-            (status, moved(0, got))
+            let from = u32::try_from(status.source_rank()).ok();
+            (
+                status,
+                Moved {
+                    received: got,
+                    from,
+                    ..Moved::default()
+                },
+            )
         })
     }
 
@@ -345,7 +356,15 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
         call(&RECV, || {
             let (v, status) = self.receive_vec::<T>();
             let got = bytes(&v[..]);
-            ((v, status), moved(0, got))
+            let from = u32::try_from(status.source_rank()).ok();
+            (
+                (v, status),
+                Moved {
+                    received: got,
+                    from,
+                    ..Moved::default()
+                },
+            )
         })
     }
 
@@ -361,8 +380,8 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
                 self.immediate_send(scope, buf),
                 Moved {
                     sent: n,
-                    received: 0,
                     to,
+                    ..Moved::default()
                 },
             )
         })
@@ -374,8 +393,15 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
         buf: &'a mut [T],
     ) -> Request<'a, [T], S> {
         let n = bytes(buf);
+        let from = u32::try_from(self.rank()).ok();
         call(&IRECV, || {
-            (self.immediate_receive_into(scope, buf), moved(0, n))
+            let request = self.immediate_receive_into(scope, buf);
+            let moved = Moved {
+                received: n,
+                from,
+                ..Moved::default()
+            };
+            (request, moved)
         })
     }
 }

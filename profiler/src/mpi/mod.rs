@@ -64,8 +64,8 @@ pub mod __private {
                 f(),
                 super::calls::Moved {
                     sent: bytes,
-                    received: 0,
                     to,
+                    ..super::calls::Moved::default()
                 },
             )
         })

@@ -51,7 +51,7 @@ pub(super) fn rank_mpi(profile: &Profile, tally: &Tally, rank: u32) -> RankMpi {
             .push(RankThread::new(&t.name, t.root_time_ns(), mpi_ns));
     }
     let registered = crate::site::registered_sites();
-    for (&(routine, caller), &(sent, received)) in &tally.bytes {
+    for (&(routine, caller), (sent, received, peers)) in &tally.bytes {
         let caller = caller
             .and_then(|c| registered.get(c as usize))
             .map_or(String::new(), |s| s.name.clone());
@@ -60,8 +60,9 @@ pub(super) fn rank_mpi(profile: &Profile, tally: &Tally, rank: u32) -> RankMpi {
             calls.push(MpiCall::new(key.0, key.1, 0, 0, 0, 0));
             calls.len() - 1
         });
-        calls[i].bytes_sent = calls[i].bytes_sent.saturating_add(sent);
-        calls[i].bytes_received = calls[i].bytes_received.saturating_add(received);
+        calls[i].bytes_sent = calls[i].bytes_sent.saturating_add(*sent);
+        calls[i].bytes_received = calls[i].bytes_received.saturating_add(*received);
+        calls[i].peers = peers.iter().copied().collect();
     }
     calls.sort_by(|a, b| (&a.routine, &a.caller).cmp(&(&b.routine, &b.caller)));
     out.calls = calls;

@@ -4,35 +4,45 @@
 //! hold. MPI calls cost microseconds, so a lock here costs nothing worth
 //! measuring.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::fork::Lock;
 use crate::site::{Site, SiteName};
 
-/// Bytes by (routine, raw site id of the caller), and traffic by destination.
+/// Bytes sent and received, and the peers of point-to-point calls, by
+/// (routine, raw site id of the caller); traffic by destination.
 #[derive(Default)]
 pub(super) struct Tally {
-    pub(super) bytes: HashMap<(&'static str, Option<u32>), (u64, u64)>,
+    pub(super) bytes: HashMap<(&'static str, Option<u32>), Moved>,
     pub(super) sent: HashMap<u32, (u64, u64)>,
 }
+
+/// Bytes sent and received, and the peers, of one routine and caller.
+pub(super) type Moved = (u64, u64, BTreeSet<u32>);
 
 static TALLY: Lock<Option<Tally>> = Lock::new(None);
 
 /// Adds one call of `routine` made from `caller` (the raw site id of the
 /// innermost open scope), sending `sent` bytes (to `to`, for a
-/// point-to-point send) and receiving `received` bytes.
+/// point-to-point send) and receiving `received` bytes (from `from`, for a
+/// point-to-point receive).
 pub(super) fn add(
     routine: &'static str,
     caller: Option<u32>,
     sent: u64,
     received: u64,
     to: Option<u32>,
+    from: Option<u32>,
 ) {
     let mut guard = TALLY.lock();
     let t = guard.get_or_insert_with(Tally::default);
-    let b = t.bytes.entry((routine, caller)).or_insert((0, 0));
+    let b = t
+        .bytes
+        .entry((routine, caller))
+        .or_insert((0, 0, BTreeSet::new()));
     b.0 = b.0.saturating_add(sent);
     b.1 = b.1.saturating_add(received);
+    b.2.extend(to.into_iter().chain(from));
     if let Some(to) = to {
         let s = t.sent.entry(to).or_insert((0, 0));
         s.0 = s.0.saturating_add(sent);

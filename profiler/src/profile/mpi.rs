@@ -59,6 +59,10 @@ pub struct MpiCall {
     pub bytes_sent: u64,
     /// Bytes received (the receive buffers' sizes).
     pub bytes_received: u64,
+    /// The ranks its point-to-point calls sent to or received from, in
+    /// order (empty for collectives).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<u32>,
 }
 
 /// Point-to-point messages from one rank to another.
@@ -133,6 +137,7 @@ impl MpiCall {
             time_ns,
             bytes_sent,
             bytes_received,
+            peers: Vec::new(),
         }
     }
 }

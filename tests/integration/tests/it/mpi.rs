@@ -113,6 +113,9 @@ fn three_ranks_exact_counts_bytes_and_matrix() {
         };
         assert_eq!(call("MPI_Send").bytes_sent, 2 * doubles(r));
         assert_eq!(call("MPI_Send").caller, "exchange");
+        assert_eq!(call("MPI_Send").peers, [(r + 1) % 3]);
+        assert_eq!(call("MPI_Recv").peers, [(r + 2) % 3]);
+        assert!(call("MPI_Allreduce").peers.is_empty());
         assert_eq!(call("MPI_Recv").bytes_received, 2 * doubles((r + 2) % 3));
         assert_eq!(call("MPI_Allreduce").bytes_sent, 8);
         assert_eq!(call("MPI_Bcast").calls, 1);
