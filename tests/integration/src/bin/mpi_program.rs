@@ -19,7 +19,7 @@ use profiler::profile;
 
 /// Units of busy work, in milliseconds each.
 #[cfg(feature = "mpi")]
-const UNIT_MS: u64 = 60;
+const UNIT_MS: u64 = 250;
 
 #[profile]
 fn leaf(x: u64) -> u64 {
@@ -106,11 +106,15 @@ mod with_mpi {
                 let sum = collectives(&world);
                 assert_eq!(sum, 1.5 * (size * (size + 1) / 2) as f64);
             }
+            // A recorded barrier first: a rank that leaves the start late
+            // (descheduled, on a busy machine) waits in MPI, not in its work.
             "imbalance" => {
+                world.mpi_barrier();
                 super::spin(rank + 1);
                 world.mpi_barrier();
             }
             "balanced" => {
+                world.mpi_barrier();
                 super::spin(2);
                 world.mpi_barrier();
             }

@@ -194,14 +194,28 @@ fn mpi_load_balance(mode: &str, name: &str) -> f64 {
         .expect("an MPI load balance")
 }
 
+/// Runs `mode` until its MPI load balance passes `ok`, at most twice: on a
+/// machine busy with other work, a rank descheduled just before or after
+/// its barrier counts that delay as work (a scheduler quantum against units
+/// of 250 ms), which a second run rarely repeats.
+fn load_balance_passes(mode: &str, ok: impl Fn(f64) -> bool) -> Vec<f64> {
+    let mut seen = Vec::new();
+    for attempt in 0..2 {
+        let lb = mpi_load_balance(mode, &format!("{mode}-{attempt}"));
+        seen.push(lb);
+        if ok(lb) {
+            return seen;
+        }
+    }
+    panic!("{mode}: MPI load balance {seen:?}");
+}
+
 #[test]
 fn a_known_imbalance_is_measured() {
     // Rank r spins (r + 1) units, then waits at MPI_Barrier: the useful
     // times are 1, 2 and 3 units, a load balance of 2/3.
-    let lb = mpi_load_balance("imbalance", "imbalance");
-    assert!((lb - 2.0 / 3.0).abs() < 0.02, "MPI load balance {lb}");
-    let lb = mpi_load_balance("balanced", "balanced");
-    assert!(lb > 0.95, "MPI load balance {lb}");
+    load_balance_passes("imbalance", |lb| (lb - 2.0 / 3.0).abs() < 0.02);
+    load_balance_passes("balanced", |lb| lb > 0.95);
 }
 
 /// A 1-rank MPI run gives the program's own rows exactly as the same work
