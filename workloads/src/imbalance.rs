@@ -14,7 +14,9 @@
 //! `mpi-dynamic`, master-worker: rank 0 hands out `--chunk` rows at a time
 //! to the ranks that ask (`MPI_Send`/`MPI_Recv`; a worker asks for its next
 //! chunk before it renders the current one, so the answer is usually there
-//! when it needs it) and renders rows itself between requests. Each rank's
+//! when it needs it) and renders rows itself, one at a time, answering
+//! requests between rows (a chunk would keep a worker waiting for its next
+//! one while the master renders). Each rank's
 //! sums reach rank 0 by `MPI_Reduce`. The MPI load balance (time outside
 //! MPI, mean over max, over ranks) is low for the first and near 1 for the
 //! second.
@@ -266,7 +268,7 @@ mod ranks {
         reduce(world, mine)
     }
 
-    /// Rank 0: answers every waiting request, renders a chunk itself, and
+    /// Rank 0: answers every waiting request, renders one row itself, and
     /// so on until the rows are gone and every worker was told to stop.
     #[profile]
     fn master(cfg: &Config, world: &SimpleCommunicator) -> Iterations {
@@ -281,11 +283,8 @@ mod ranks {
                 stopped += usize::from(hand_out(cfg, world, status.source_rank(), &mut next));
             }
             if next < cfg.height {
-                let rows = next..(next + cfg.chunk).min(cfg.height);
-                next = rows.end;
-                for r in rows {
-                    acc = acc + mandelbrot_row(cfg, r);
-                }
+                acc = acc + mandelbrot_row(cfg, next);
+                next += 1;
             } else if stopped < workers {
                 let status = profiler::mpi_scope!("MPI_Probe", { world.any_process().probe() });
                 stopped += usize::from(hand_out(cfg, world, status.source_rank(), &mut next));

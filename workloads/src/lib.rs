@@ -152,8 +152,8 @@ pub enum Mode {
     /// build with the `mpi` feature.
     Mpi,
     /// `imbalance` only, MPI: rank 0 hands out chunks of rows with
-    /// point-to-point messages (master-worker), and renders rows itself
-    /// between requests.
+    /// point-to-point messages (master-worker), and renders rows itself,
+    /// one at a time, between requests.
     MpiDynamic,
     /// `halo` only, MPI: non-blocking halo exchange overlapped with the
     /// update of the block's interior.

@@ -3,11 +3,11 @@
 //!
 //! | workload | `mpi` | other MPI modes |
 //! |---|---|---|
-//! | [`pi`](crate::pi) | a block of chunks (and their jump-ahead streams) per rank; `MPI_Reduce` of the hits | |
-//! | [`sums`](crate::sums) | a block of chunks per rank; `MPI_Allreduce` of the chunk sums | |
-//! | [`axpy`](crate::axpy) | a block of files per rank; `MPI_Reduce` of the file fingerprints | |
-//! | [`imbalance`](crate::imbalance) | a block of rows per rank (static) | `mpi-dynamic`: master-worker |
-//! | [`halo`](crate::halo) | blocking halo exchange | `mpi-overlap`: non-blocking exchange overlapped with the interior |
+//! | [`pi`] | a block of chunks (and their jump-ahead streams) per rank; `MPI_Reduce` of the hits | |
+//! | [`sums`] | a block of chunks per rank; `MPI_Allreduce` of the chunk sums | |
+//! | [`axpy`] | a block of files per rank; `MPI_Reduce` of the file fingerprints | |
+//! | [`imbalance`] | a block of rows per rank (static) | `mpi-dynamic`: master-worker |
+//! | [`halo`] | blocking halo exchange | `mpi-overlap`: non-blocking exchange overlapped with the interior |
 //!
 //! Every MPI mode gives the answer of `seq`, bit for bit, on any number of
 //! ranks: the work is cut into the same fixed chunks, and results that are
@@ -106,13 +106,13 @@ pub fn execute(
 
 /// A rank's useful time (POP's): its application time less the MPI time of
 /// its main thread, the one that makes the MPI calls (named `main`; the
-/// thread with the most MPI time when none is).
+/// rank's first thread when none is).
 pub fn useful_ns(rank: &RankMpi) -> u64 {
     let main = rank
         .threads
         .iter()
         .find(|t| t.name == "main")
-        .or_else(|| rank.threads.iter().max_by_key(|t| t.mpi_ns));
+        .or_else(|| rank.threads.first());
     rank.app_ns.saturating_sub(main.map_or(0, |t| t.mpi_ns))
 }
 

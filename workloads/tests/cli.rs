@@ -106,7 +106,15 @@ fn run_all_writes_every_report_and_cleans_up() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    for w in ["axpy", "sums", "pi", "imbalance", "amdahl", "recursion", "halo"] {
+    for w in [
+        "axpy",
+        "sums",
+        "pi",
+        "imbalance",
+        "amdahl",
+        "recursion",
+        "halo",
+    ] {
         assert!(stdout.contains(&format!("== {w}:")), "{stdout}");
         assert_reports(&out.join(w));
     }
