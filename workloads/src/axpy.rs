@@ -17,6 +17,13 @@
 //! Y_i does not depend on the mode (each element is one multiply-add), and
 //! the answer, a fingerprint of every Y_i and their sum, is combined in file
 //! order.
+//!
+//! With the `mpi` feature, `mpi` mode gives each rank a contiguous block of
+//! the files ([`prepare_rank`] writes only those, in the rank's own work
+//! folder: no shared file system needed). The files' fingerprints and sums
+//! reach rank 0 by `MPI_Reduce` of vectors with a slot per file, each rank
+//! filling its own and leaving zeros elsewhere (adding zeros is exact), and
+//! are combined there in file order: the same bits for any rank count.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -97,6 +104,8 @@ impl Config {
 #[derive(Debug)]
 pub struct Input {
     cfg: Config,
+    /// The files this input holds (all of them but in `mpi` mode).
+    files: std::ops::Range<usize>,
     dir: WorkDir,
 }
 
@@ -184,15 +193,34 @@ struct FileSum {
 /// parallel over files on `threads` threads).
 #[profile]
 pub fn prepare(cfg: &Config, threads: usize) -> Result<Input, Error> {
+    prepare_files(cfg, 0..cfg.files, threads)
+}
+
+/// Writes the input files of rank `rank` of `ranks` (`mpi` mode: a
+/// contiguous block of the files) into a fresh work folder of its own
+/// (untimed set-up, on one thread).
+#[profile]
+pub fn prepare_rank(cfg: &Config, rank: usize, ranks: usize) -> Result<Input, Error> {
+    prepare_files(cfg, block_range(cfg.files, ranks, rank), 1)
+}
+
+/// Writes the input files `files` into a fresh work folder, in parallel on
+/// `threads` threads.
+fn prepare_files(
+    cfg: &Config,
+    files: std::ops::Range<usize>,
+    threads: usize,
+) -> Result<Input, Error> {
     cfg.validate()?;
     let parent = cfg.work_dir.clone().unwrap_or_else(std::env::temp_dir);
     let input = Input {
         cfg: cfg.clone(),
+        files: files.clone(),
         dir: make_work_dir(&parent)?,
     };
     let pool = pool(Workload::Axpy, "prepare", threads)?;
     pool.install(|| {
-        (0..cfg.files).into_par_iter().try_for_each(|i| {
+        files.into_par_iter().try_for_each(|i| {
             let a = random_vector(cfg.seed, 2 * i as u64, cfg.nums_per_file);
             write_vector(&input.a(i), &a)?;
             let b = random_vector(cfg.seed, 2 * i as u64 + 1, cfg.nums_per_file);
@@ -278,18 +306,65 @@ pub fn run(input: &Input, mode: Mode, threads: usize) -> Result<Checksum, Error>
         Mode::Rayon => axpy_rayon(input, threads)?,
         other => return Err(Workload::Axpy.mode_error(other)),
     };
+    if input.files != (0..input.cfg.files) {
+        return Err(Error::Invalid(format!(
+            "this input holds files {:?} of {} (one rank's): run it in mpi mode",
+            input.files, input.cfg.files
+        )));
+    }
+    Ok(checksum(&input.cfg, &sums))
+}
+
+/// The answer from every file's fingerprint and sum, in file order.
+fn checksum(cfg: &Config, sums: &[FileSum]) -> Checksum {
     let mut hash = Fnv::default();
     let mut sum = 0.0;
-    for s in &sums {
+    for s in sums {
         hash.write_u64(s.hash);
         sum += s.sum;
     }
-    Ok(Checksum {
+    Checksum {
         files: sums.len(),
-        nums_per_file: input.cfg.nums_per_file,
+        nums_per_file: cfg.nums_per_file,
         sum,
         hash: hash.finish(),
-    })
+    }
+}
+
+/// `mpi` mode: this rank's files, then every file's fingerprint and sum to
+/// rank 0 by `MPI_Reduce` (see the [module docs](self)); the answer there
+/// (`None` on the other ranks).
+#[cfg(feature = "mpi")]
+#[profile]
+pub fn axpy_mpi(
+    input: &Input,
+    world: &::mpi::topology::SimpleCommunicator,
+) -> Result<Option<Checksum>, Error> {
+    use ::mpi::collective::SystemOperation;
+    use ::mpi::traits::Communicator;
+    use profiler::mpi::MpiCollectives;
+
+    let files = input.cfg.files;
+    let mut hashes = vec![0u64; files];
+    let mut sums = vec![0.0f64; files];
+    for i in input.files.clone() {
+        let s = process_file(input, i)?;
+        hashes[i] = s.hash;
+        sums[i] = s.sum;
+    }
+    let mut all_hashes = vec![0u64; files];
+    let mut all_sums = vec![0.0f64; files];
+    world.mpi_reduce(0, &hashes, &mut all_hashes, SystemOperation::sum());
+    world.mpi_reduce(0, &sums, &mut all_sums, SystemOperation::sum());
+    if world.rank() != 0 {
+        return Ok(None);
+    }
+    let per_file: Vec<FileSum> = all_hashes
+        .into_iter()
+        .zip(all_sums)
+        .map(|(hash, sum)| FileSum { hash, sum })
+        .collect();
+    Ok(Some(checksum(&input.cfg, &per_file)))
 }
 
 /// Sequential: file after file.

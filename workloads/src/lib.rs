@@ -12,11 +12,17 @@
 //! | [`imbalance`] | uneven work (Mandelbrot rows), static vs dynamic scheduling | `seq`, `threads`, `dynamic`, `rayon` |
 //! | [`amdahl`] | a serial part and a parallel part, configurable serial fraction | `seq`, `threads`, `rayon` |
 //! | [`recursion`] | recursive block matrix product: rows read `4672/64` | `seq`, `threads`, `rayon` |
+//! | [`halo`] | 1-D heat equation, a block per worker with halo exchange | `seq`, `threads`, `rayon` |
 //!
 //! Every mode and every thread count gives the same answer, bit for bit:
 //! work is cut into chunks of a fixed size (never "one piece per thread"),
 //! each chunk's partial result is computed the same way wherever it runs,
 //! and partial results are combined in chunk order.
+//!
+//! With the `mpi` feature, `pi`, `sums`, `axpy`, `imbalance` and `halo` also
+//! have MPI modes (`mpi`, and `mpi-dynamic` for `imbalance`, `mpi-overlap`
+//! for `halo`), run one process per rank under `mpiexec` (see the `mpi`
+//! module): they give the same answer, bit for bit, for every rank count.
 //!
 //! Measured on 2 idle cores with the default sizes (`workloads run all`):
 //! the static schedule of `imbalance` leaves one worker busy 1.1 s and the
@@ -35,7 +41,10 @@
 
 pub mod amdahl;
 pub mod axpy;
+pub mod halo;
 pub mod imbalance;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod pi;
 pub mod recursion;
 pub mod rng;
@@ -137,17 +146,32 @@ pub enum Mode {
     /// `imbalance` only: `std::thread` workers taking small chunks of rows
     /// from a shared counter (dynamic scheduling by hand).
     Dynamic,
+    /// One process per MPI rank, each with its static block of the work,
+    /// results combined with MPI collectives (`imbalance`: static rank
+    /// blocks; `halo`: blocking halo exchange). Runs under `mpiexec` in a
+    /// build with the `mpi` feature.
+    Mpi,
+    /// `imbalance` only, MPI: rank 0 hands out chunks of rows with
+    /// point-to-point messages (master-worker), and renders rows itself,
+    /// one at a time, between requests.
+    MpiDynamic,
+    /// `halo` only, MPI: non-blocking halo exchange overlapped with the
+    /// update of the block's interior.
+    MpiOverlap,
 }
 
 impl Mode {
     /// Every mode.
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Seq,
         Mode::Threads,
         Mode::Rayon,
         Mode::Overlapped,
         Mode::Element,
         Mode::Dynamic,
+        Mode::Mpi,
+        Mode::MpiDynamic,
+        Mode::MpiOverlap,
     ];
 
     /// The mode's name on the command line.
@@ -159,7 +183,15 @@ impl Mode {
             Mode::Overlapped => "overlapped",
             Mode::Element => "element",
             Mode::Dynamic => "dynamic",
+            Mode::Mpi => "mpi",
+            Mode::MpiDynamic => "mpi-dynamic",
+            Mode::MpiOverlap => "mpi-overlap",
         }
+    }
+
+    /// Whether the mode runs one process per MPI rank (under `mpiexec`).
+    pub fn is_mpi(self) -> bool {
+        matches!(self, Mode::Mpi | Mode::MpiDynamic | Mode::MpiOverlap)
     }
 }
 
@@ -209,17 +241,20 @@ pub enum Workload {
     Amdahl,
     /// See [`recursion`].
     Recursion,
+    /// See [`halo`].
+    Halo,
 }
 
 impl Workload {
     /// Every workload, in the order `run all` runs them.
-    pub const ALL: [Workload; 6] = [
+    pub const ALL: [Workload; 7] = [
         Workload::Axpy,
         Workload::Sums,
         Workload::Pi,
         Workload::Imbalance,
         Workload::Amdahl,
         Workload::Recursion,
+        Workload::Halo,
     ];
 
     /// The workload's name on the command line (and its output folder).
@@ -231,6 +266,7 @@ impl Workload {
             Workload::Imbalance => "imbalance",
             Workload::Amdahl => "amdahl",
             Workload::Recursion => "recursion",
+            Workload::Halo => "halo",
         }
     }
 
@@ -245,18 +281,31 @@ impl Workload {
             Workload::Imbalance => "uneven work (Mandelbrot rows): static vs dynamic scheduling",
             Workload::Amdahl => "a serial part and a parallel part (Amdahl's law)",
             Workload::Recursion => "recursive block matrix product (total/primitive calls)",
+            Workload::Halo => "1-D heat equation: blocks with halo exchange each step",
         }
     }
 
-    /// The modes this workload has, `seq` first.
+    /// The modes this workload has in one process, `seq` first (the MPI
+    /// modes are [`Workload::mpi_modes`]).
     pub fn modes(self) -> &'static [Mode] {
         match self {
             Workload::Axpy => &[Mode::Seq, Mode::Overlapped, Mode::Threads, Mode::Rayon],
             Workload::Sums => &[Mode::Seq, Mode::Threads, Mode::Rayon, Mode::Element],
             Workload::Imbalance => &[Mode::Seq, Mode::Threads, Mode::Dynamic, Mode::Rayon],
-            Workload::Pi | Workload::Amdahl | Workload::Recursion => {
+            Workload::Pi | Workload::Amdahl | Workload::Recursion | Workload::Halo => {
                 &[Mode::Seq, Mode::Threads, Mode::Rayon]
             }
+        }
+    }
+
+    /// The modes this workload has under `mpiexec` (one process per rank;
+    /// a build with the `mpi` feature runs them).
+    pub fn mpi_modes(self) -> &'static [Mode] {
+        match self {
+            Workload::Pi | Workload::Sums | Workload::Axpy => &[Mode::Mpi],
+            Workload::Imbalance => &[Mode::Mpi, Mode::MpiDynamic],
+            Workload::Halo => &[Mode::Mpi, Mode::MpiOverlap],
+            Workload::Amdahl | Workload::Recursion => &[],
         }
     }
 
@@ -265,9 +314,10 @@ impl Workload {
         Mode::Rayon
     }
 
-    /// Checks that `mode` is one of this workload's modes.
+    /// Checks that `mode` is one of this workload's modes (MPI modes
+    /// included).
     pub fn check_mode(self, mode: Mode) -> Result<(), Error> {
-        if self.modes().contains(&mode) {
+        if self.modes().contains(&mode) || self.mpi_modes().contains(&mode) {
             Ok(())
         } else {
             Err(self.mode_error(mode))
@@ -276,7 +326,12 @@ impl Workload {
 
     /// The error for a mode this workload does not have.
     pub fn mode_error(self, mode: Mode) -> Error {
-        let names: Vec<&str> = self.modes().iter().map(|m| m.name()).collect();
+        let names: Vec<&str> = self
+            .modes()
+            .iter()
+            .chain(self.mpi_modes())
+            .map(|m| m.name())
+            .collect();
         Error::Invalid(format!(
             "{} has no mode '{mode}' (its modes: {})",
             self.name(),
@@ -323,6 +378,8 @@ pub struct Sizes {
     pub amdahl: amdahl::Config,
     /// See [`recursion::Config`].
     pub recursion: recursion::Config,
+    /// See [`halo::Config`].
+    pub halo: halo::Config,
 }
 
 impl Sizes {
@@ -335,6 +392,7 @@ impl Sizes {
             imbalance: imbalance::Config::small(),
             amdahl: amdahl::Config::small(),
             recursion: recursion::Config::small(),
+            halo: halo::Config::small(),
         }
     }
 
@@ -347,6 +405,7 @@ impl Sizes {
             Workload::Imbalance => self.imbalance.validate(),
             Workload::Amdahl => self.amdahl.validate(),
             Workload::Recursion => self.recursion.validate(),
+            Workload::Halo => self.halo.validate(),
         }
     }
 }
@@ -375,7 +434,8 @@ pub struct Answer {
 }
 
 impl Answer {
-    fn of<T: fmt::Display + fmt::Debug>(value: &T) -> Self {
+    /// The answer of a run that gave `value`.
+    pub fn of<T: fmt::Display + fmt::Debug>(value: &T) -> Self {
         Answer {
             text: value.to_string(),
             exact: format!("{value:?}"),
@@ -398,6 +458,8 @@ pub enum Input {
     Amdahl(amdahl::Config),
     /// Matrices of [`recursion`].
     Recursion(recursion::Input),
+    /// Configuration of [`halo`].
+    Halo(halo::Config),
 }
 
 impl Input {
@@ -410,6 +472,7 @@ impl Input {
             Input::Imbalance(_) => Workload::Imbalance,
             Input::Amdahl(_) => Workload::Amdahl,
             Input::Recursion(_) => Workload::Recursion,
+            Input::Halo(_) => Workload::Halo,
         }
     }
 }
@@ -427,13 +490,18 @@ pub fn prepare(w: Workload, sizes: &Sizes, threads: usize) -> Result<Input, Erro
         Workload::Imbalance => Input::Imbalance(sizes.imbalance.clone()),
         Workload::Amdahl => Input::Amdahl(sizes.amdahl.clone()),
         Workload::Recursion => Input::Recursion(recursion::prepare(&sizes.recursion, threads)?),
+        Workload::Halo => Input::Halo(sizes.halo.clone()),
     })
 }
 
-/// Runs a prepared workload once in `mode` on `threads` threads.
+/// Runs a prepared workload once in `mode` on `threads` threads. An MPI
+/// mode is an error here: it runs under `mpiexec` (see the `mpi` module).
 pub fn execute(input: &Input, mode: Mode, threads: usize) -> Result<Answer, Error> {
     check_threads(threads)?;
     input.workload().check_mode(mode)?;
+    if mode.is_mpi() {
+        return Err(mpi_mode_error(mode));
+    }
     Ok(match input {
         Input::Axpy(i) => Answer::of(&axpy::run(i, mode, threads)?),
         Input::Sums(i) => Answer::of(&sums::run(i, mode, threads)?),
@@ -441,7 +509,23 @@ pub fn execute(input: &Input, mode: Mode, threads: usize) -> Result<Answer, Erro
         Input::Imbalance(c) => Answer::of(&imbalance::run(c, mode, threads)?),
         Input::Amdahl(c) => Answer::of(&amdahl::run(c, mode, threads)?),
         Input::Recursion(i) => Answer::of(&recursion::run(i, mode, threads)?),
+        Input::Halo(c) => Answer::of(&halo::run(c, mode, threads)?),
     })
+}
+
+/// The error for an MPI mode asked of a single-process run.
+pub fn mpi_mode_error(mode: Mode) -> Error {
+    if cfg!(feature = "mpi") {
+        Error::Invalid(format!(
+            "mode '{mode}' runs one process per MPI rank: `mpiexec -n 2 workloads run NAME \
+             --mode {mode}`"
+        ))
+    } else {
+        Error::Invalid(format!(
+            "mode '{mode}' needs MPI: build with `cargo build --release -p workloads \
+             --features mpi` and run it under mpiexec"
+        ))
+    }
 }
 
 /// The name of worker thread `index` of `workload` running in `mode` (or

@@ -6,6 +6,11 @@
 //! change its numbers, so the hit count, an integer, is the same for every
 //! mode and thread count. (Copying one generator into every worker would
 //! give every worker the same points: the classic mistake.)
+//!
+//! With the `mpi` feature, `mpi` mode gives each rank a contiguous block of
+//! the chunks; a rank derives only its own streams (jumping ahead to its
+//! first chunk) and the hit counts go to rank 0 by `MPI_Reduce`: the same
+//! integer for any rank count.
 
 use profiler::profile;
 use rayon::prelude::*;
@@ -166,4 +171,33 @@ pub fn pi_rayon(cfg: &Config, threads: usize) -> Result<u64, Error> {
             .map(|(k, g)| count_hits(g, cfg.chunk_len(k)))
             .sum()
     }))
+}
+
+/// `mpi` mode: this rank's block of chunks, its own streams, and
+/// `MPI_Reduce` of the hit counts to rank 0 (`Some` there, `None`
+/// elsewhere).
+#[cfg(feature = "mpi")]
+#[profile]
+pub fn pi_mpi(cfg: &Config, world: &::mpi::topology::SimpleCommunicator) -> Option<u64> {
+    use ::mpi::collective::SystemOperation;
+    use ::mpi::traits::Communicator;
+    use profiler::mpi::MpiCollectives;
+
+    let (rank, size) = (world.rank() as usize, world.size() as usize);
+    let chunks = block_range(cfg.chunks(), size, rank);
+    let streams = derive_rank_streams(cfg.seed, chunks.clone());
+    let mine: u64 = chunks
+        .zip(streams)
+        .map(|(k, g)| count_hits(g, cfg.chunk_len(k)))
+        .sum();
+    let mut total = [0u64];
+    world.mpi_reduce(0, &[mine], &mut total, SystemOperation::sum());
+    (rank == 0).then_some(total[0])
+}
+
+/// The streams of chunks `chunks` alone (one rank's), by jump-ahead.
+#[cfg(feature = "mpi")]
+#[profile]
+fn derive_rank_streams(seed: u64, chunks: std::ops::Range<usize>) -> Vec<Xoshiro256pp> {
+    Xoshiro256pp::streams_in(seed, chunks)
 }

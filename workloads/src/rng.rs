@@ -127,9 +127,19 @@ impl Xoshiro256pp {
     /// `count` streams, each 2^128 draws after the previous: stream `k` is
     /// the generator seeded from `seed` and jumped `k` times.
     pub fn streams(seed: u64, count: usize) -> Vec<Xoshiro256pp> {
+        Xoshiro256pp::streams_in(seed, 0..count)
+    }
+
+    /// Streams `range` of [`Xoshiro256pp::streams`]: stream `k` is the
+    /// generator seeded from `seed` and jumped `k` times (a rank or worker
+    /// derives its own streams without the others').
+    pub fn streams_in(seed: u64, range: std::ops::Range<usize>) -> Vec<Xoshiro256pp> {
         let mut g = Xoshiro256pp::seed_from_u64(seed);
-        let mut out = Vec::with_capacity(count);
-        for _ in 0..count {
+        for _ in 0..range.start {
+            g.jump();
+        }
+        let mut out = Vec::with_capacity(range.len());
+        for _ in range {
             out.push(g.clone());
             g.jump();
         }
@@ -184,5 +194,12 @@ mod tests {
         let firsts: Vec<u64> = s.into_iter().map(|mut g| g.next_u64()).collect();
         assert_ne!(firsts[0], firsts[1]);
         assert_ne!(firsts[1], firsts[2]);
+    }
+
+    #[test]
+    fn streams_in_a_range_are_those_streams() {
+        let all = Xoshiro256pp::streams(11, 6);
+        assert_eq!(Xoshiro256pp::streams_in(11, 2..5), all[2..5]);
+        assert!(Xoshiro256pp::streams_in(11, 3..3).is_empty());
     }
 }

@@ -21,6 +21,7 @@ fn per_worker(w: Workload, m: Mode) -> &'static [&'static str] {
         (Workload::Imbalance, Mode::Threads) => &["static_worker"],
         (Workload::Imbalance, Mode::Dynamic) => &["dynamic_worker"],
         (Workload::Amdahl, Mode::Threads) => &["parallel_worker"],
+        (Workload::Halo, Mode::Threads) => &["halo_worker"],
         _ => &[],
     }
 }
@@ -188,6 +189,42 @@ fn recursion_agrees_and_shows_recursive_calls() {
         assert_eq!(n(&c, mode, "leaf_kernel"), (4096, 4096), "{mode}");
         assert_eq!(n(&c, mode, "multiply_task"), (16, 16), "{mode}");
     }
+}
+
+#[test]
+fn halo_agrees() {
+    let c = check(Workload::Halo);
+    if !workloads::INSTRUMENTED {
+        return;
+    }
+    let h = Sizes::small().halo;
+    let calls = (h.steps * h.points.div_ceil(workloads::halo::CHUNK)) as u64;
+    for mode in ["seq", "threads", "rayon"] {
+        assert_eq!(n(&c, mode, "relax_chunk"), (calls, calls), "{mode}");
+    }
+}
+
+/// The threads of `threads` mode cap at one per chunk: 9 threads on the
+/// small domain's 4 chunks still give the answer of `seq`.
+#[test]
+fn halo_with_more_threads_than_chunks() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let h = Sizes::small().halo;
+    let seq = workloads::halo::run(&h, Mode::Seq, 1).expect("seq");
+    let threads = workloads::halo::run(&h, Mode::Threads, 9).expect("threads");
+    assert_eq!(format!("{seq:?}"), format!("{threads:?}"));
+}
+
+/// MPI modes run under mpiexec only: a single-process run says how.
+#[test]
+fn mpi_modes_are_not_run_in_one_process() {
+    let input = workloads::prepare(Workload::Pi, &Sizes::small(), 1).expect("prepare");
+    match workloads::execute(&input, Mode::Mpi, 1) {
+        Err(workloads::Error::Invalid(m)) => assert!(m.contains("mpi"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(Workload::Amdahl.check_mode(Mode::Mpi).is_err());
+    assert!(Workload::Halo.check_mode(Mode::MpiOverlap).is_ok());
 }
 
 #[test]

@@ -16,6 +16,8 @@ const SMALL: &[&str] = &[
     "--units=12",
     "--matrix-size=32",
     "--leaf-size=4",
+    "--points=70000",
+    "--steps=5",
 ];
 
 fn workloads(args: &[&str]) -> Output {
@@ -104,13 +106,21 @@ fn run_all_writes_every_report_and_cleans_up() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    for w in ["axpy", "sums", "pi", "imbalance", "amdahl", "recursion"] {
+    for w in [
+        "axpy",
+        "sums",
+        "pi",
+        "imbalance",
+        "amdahl",
+        "recursion",
+        "halo",
+    ] {
         assert!(stdout.contains(&format!("== {w}:")), "{stdout}");
         assert_reports(&out.join(w));
     }
     assert_eq!(
         stdout.matches("every mode gives the same answer").count(),
-        6,
+        7,
         "{stdout}"
     );
     if workloads::INSTRUMENTED {
@@ -188,7 +198,7 @@ fn time_prints_one_line_per_workload() {
     let o = workloads(&args);
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("time ")).count(), 6);
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("time ")).count(), 7);
 }
 
 #[test]

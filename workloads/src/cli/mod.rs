@@ -4,6 +4,8 @@
 
 pub(crate) mod bench_overhead;
 pub(crate) mod list;
+#[cfg(feature = "mpi")]
+pub(crate) mod mpi;
 pub(crate) mod run;
 pub(crate) mod scale;
 pub(crate) mod sizes;

@@ -43,8 +43,25 @@ pub(crate) struct RunArgs {
     sizes: SizeArgs,
 }
 
+#[cfg(feature = "mpi")]
+impl RunArgs {
+    /// The selection asked for.
+    pub(crate) fn name(&self) -> Selection {
+        self.name
+    }
+
+    /// The reports' folder.
+    pub(crate) fn out(&self) -> &std::path::Path {
+        &self.out
+    }
+
+    /// Report rows printed per workload.
+    pub(crate) fn top(&self) -> usize {
+        self.top
+    }
+}
+
 pub(crate) fn run(a: &RunArgs) -> Result<(), Error> {
-    let threads = threads_or_cores(a.threads)?;
     let plan = modes_for(a.name, a.mode, |w| w.modes().to_vec())?;
     let mut sizes = a.sizes.sizes();
     if sizes.axpy.work_dir.is_none() {
@@ -54,6 +71,10 @@ pub(crate) fn run(a: &RunArgs) -> Result<(), Error> {
     if a.timeline {
         profiler::set_timeline(Some(profiler::TimelineConfig::default()));
     }
+    if let Some(m) = a.mode.filter(|m| m.is_mpi()) {
+        return run_mpi(a, &plan, &sizes, m);
+    }
+    let threads = threads_or_cores(a.threads)?;
     // Runnable threads and CPU time over each run, for the parallel summary
     // (a thread reading procfs every 20 ms; nothing on the hot path).
     profiler::start_sampler(profiler::DEFAULT_SAMPLE_INTERVAL);
@@ -138,8 +159,25 @@ fn run_one(
     Ok(())
 }
 
+/// Runs MPI modes: one process per rank, under `mpiexec`.
+#[cfg(feature = "mpi")]
+fn run_mpi(
+    a: &RunArgs,
+    plan: &[(Workload, Vec<Mode>)],
+    sizes: &Sizes,
+    _: Mode,
+) -> Result<(), Error> {
+    super::mpi::run(a, plan, sizes)
+}
+
+/// MPI modes need the `mpi` feature.
+#[cfg(not(feature = "mpi"))]
+fn run_mpi(_: &RunArgs, _: &[(Workload, Vec<Mode>)], _: &Sizes, m: Mode) -> Result<(), Error> {
+    Err(workloads::mpi_mode_error(m))
+}
+
 /// Seconds for people: `1.234 s`, or `12.3 ms` below a second.
-fn secs(s: f64) -> String {
+pub(crate) fn secs(s: f64) -> String {
     if s >= 1.0 {
         format!("{s:.3} s")
     } else {

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use workloads::{Sizes, amdahl, axpy, imbalance, pi, recursion, sums};
+use workloads::{Sizes, amdahl, axpy, halo, imbalance, pi, recursion, sums};
 
 /// Sizes of every workload and the seed of their random inputs.
 #[derive(Args, Debug, Clone, PartialEq)]
@@ -22,6 +22,8 @@ pub(crate) struct SizeArgs {
     amdahl: AmdahlArgs,
     #[command(flatten)]
     recursion: RecursionArgs,
+    #[command(flatten)]
+    halo: HaloArgs,
     /// Seed of the random inputs.
     #[arg(long, help_heading = "Sizes", default_value_t = workloads::DEFAULT_SEED)]
     seed: u64,
@@ -113,6 +115,17 @@ struct RecursionArgs {
     leaf_size: usize,
 }
 
+/// The sizes of [`halo`] ([`halo::Config`]).
+#[derive(Args, Debug, Clone, PartialEq)]
+struct HaloArgs {
+    /// halo: points of the domain.
+    #[arg(long, help_heading = "Sizes", default_value_t = halo::Config::default().points)]
+    points: usize,
+    /// halo: time steps.
+    #[arg(long, help_heading = "Sizes", default_value_t = halo::Config::default().steps)]
+    steps: usize,
+}
+
 impl SizeArgs {
     /// The sizes these options give (unvalidated).
     pub(crate) fn sizes(&self) -> Sizes {
@@ -150,6 +163,11 @@ impl SizeArgs {
                 leaf: self.recursion.leaf_size,
                 seed,
             },
+            halo: halo::Config {
+                points: self.halo.points,
+                steps: self.halo.steps,
+                seed,
+            },
         }
     }
 
@@ -172,6 +190,8 @@ impl SizeArgs {
             format!("--serial-fraction={}", self.amdahl.serial_fraction),
             format!("--matrix-size={}", self.recursion.matrix_size),
             format!("--leaf-size={}", self.recursion.leaf_size),
+            format!("--points={}", self.halo.points),
+            format!("--steps={}", self.halo.steps),
             format!("--seed={}", self.seed),
         ];
         if let Some(d) = &a.work_dir {
@@ -223,6 +243,8 @@ mod tests {
             "--serial-fraction=0.25",
             "--matrix-size=32",
             "--leaf-size=2",
+            "--points=13",
+            "--steps=14",
             "--seed=9",
         ]);
         let s = a.sizes();
@@ -256,6 +278,11 @@ mod tests {
             recursion: recursion::Config {
                 n: 32,
                 leaf: 2,
+                seed: 9,
+            },
+            halo: halo::Config {
+                points: 13,
+                steps: 14,
                 seed: 9,
             },
         };

@@ -1,0 +1,183 @@
+//! The MPI modes under `mpiexec` (the `mpi` feature): every mode gives the
+//! answer of `seq`, bit for bit, on 1, 2 and 3 ranks, and the static rank
+//! blocks of `imbalance` balance worse than master-worker.
+//!
+//! Runs the `workloads` program built with the feature (`cargo test -p
+//! workloads --features mpi`); OpenMPI's `mpiexec` must be on the path. The
+//! environment lets OpenMPI run as root and put more ranks than cores.
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use workloads::{Mode, Sizes, Workload};
+
+/// The small sizes ([`Sizes::small`]) as options.
+fn small_args() -> Vec<String> {
+    let s = Sizes::small();
+    vec![
+        format!("--samples={}", s.pi.samples),
+        format!("--arrays={}", s.sums.arrays),
+        format!("--len={}", s.sums.len),
+        format!("--files={}", s.axpy.files),
+        format!("--nums-per-file={}", s.axpy.nums_per_file),
+        format!("--width={}", s.imbalance.width),
+        format!("--height={}", s.imbalance.height),
+        format!("--max-iter={}", s.imbalance.max_iter),
+        format!("--points={}", s.halo.points),
+        format!("--steps={}", s.halo.steps),
+    ]
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("workloads-mpi-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// One `mpiexec` at a time: the ranks of two runs would share the cores
+/// and blur each other's timings (and the load balance).
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Runs `workloads run <w> --mode <m> --out <out> <extra>` on `ranks`
+/// ranks; returns rank 0's output.
+fn mpiexec(ranks: usize, w: Workload, m: Mode, out: &Path, extra: &[String]) -> String {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let o = Command::new("mpiexec")
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .args(["-n", &ranks.to_string(), env!("CARGO_BIN_EXE_workloads")])
+        .args(["run", w.name(), "--mode", m.name(), "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("mpiexec runs (is OpenMPI installed?)");
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "{w} {m} on {ranks} ranks: {}\n{stdout}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
+/// The exact answer rank 0 printed.
+fn exact(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("exact "))
+        .unwrap_or_else(|| panic!("no exact answer in\n{stdout}"))
+        .to_owned()
+}
+
+/// `seq`'s answer, in this process.
+fn seq_answer(w: Workload) -> String {
+    let input = workloads::prepare(w, &Sizes::small(), 1).expect("prepare");
+    workloads::execute(&input, Mode::Seq, 1).expect("seq").exact
+}
+
+/// Every MPI mode of `w` on 1, 2 and 3 ranks gives `seq`'s answer.
+fn agrees(w: Workload) {
+    let want = seq_answer(w);
+    for &m in w.mpi_modes() {
+        for ranks in 1..=3 {
+            let out = out_dir(&format!("{w}-{m}-{ranks}"));
+            let stdout = mpiexec(ranks, w, m, &out, &small_args());
+            assert_eq!(exact(&stdout), want, "{w} {m} on {ranks} ranks");
+            let merged = profiler::Profile::load_any(out.join(w.name()).join("profile.json"))
+                .expect("the merged profile");
+            assert_eq!(merged.mpi.len(), ranks, "{w} {m}: one MPI entry per rank");
+            for r in 0..ranks {
+                assert!(out.join(w.name()).join(format!("rank-{r:04}")).is_dir());
+            }
+            std::fs::remove_dir_all(&out).unwrap();
+        }
+    }
+}
+
+#[test]
+fn pi_agrees_on_1_2_3_ranks() {
+    agrees(Workload::Pi);
+}
+
+#[test]
+fn sums_agrees_on_1_2_3_ranks() {
+    agrees(Workload::Sums);
+}
+
+#[test]
+fn axpy_agrees_on_1_2_3_ranks() {
+    agrees(Workload::Axpy);
+}
+
+#[test]
+fn imbalance_agrees_on_1_2_3_ranks() {
+    agrees(Workload::Imbalance);
+}
+
+#[test]
+fn halo_agrees_on_1_2_3_ranks() {
+    agrees(Workload::Halo);
+}
+
+/// The MPI load balance of a merged profile: mean over max, over ranks, of
+/// the application time less the MPI time of the rank's main thread.
+fn load_balance(p: &profiler::Profile) -> f64 {
+    let useful: Vec<f64> = p
+        .mpi
+        .iter()
+        .map(|r| {
+            let main = r.threads.iter().find(|t| t.name == "main").expect("main");
+            r.app_ns.saturating_sub(main.mpi_ns) as f64
+        })
+        .collect();
+    let max = useful.iter().copied().fold(0.0, f64::max);
+    useful.iter().sum::<f64>() / useful.len() as f64 / max
+}
+
+/// Static rank blocks of the Mandelbrot rows leave rank 0 most of the
+/// work; master-worker shares it. Sizes big enough for the rows to cost
+/// more than the messages (about 0.1 s of work).
+#[test]
+fn imbalance_static_blocks_balance_worse_than_master_worker() {
+    let sizes: Vec<String> = [
+        "--width=400",
+        "--height=200",
+        "--max-iter=1000",
+        "--chunk=2",
+    ]
+    .map(String::from)
+    .to_vec();
+    for ranks in [2, 3] {
+        let mut lb = Vec::new();
+        for m in [Mode::Mpi, Mode::MpiDynamic] {
+            let out = out_dir(&format!("lb-{m}-{ranks}"));
+            let stdout = mpiexec(ranks, Workload::Imbalance, m, &out, &sizes);
+            let p = profiler::Profile::load_any(out.join("imbalance").join("profile.json"))
+                .expect("the merged profile");
+            let ours = load_balance(&p);
+            let library = workloads::mpi::load_balance(&p).expect("a load balance");
+            assert!((ours - library).abs() < 1e-9, "{ours} vs {library}");
+            assert!(
+                stdout.contains(&format!("MPI load balance {ours:.2}")),
+                "{stdout}"
+            );
+            lb.push(ours);
+            std::fs::remove_dir_all(&out).unwrap();
+        }
+        assert!(
+            lb[0] < lb[1],
+            "{ranks} ranks: static {:.2} should balance worse than master-worker {:.2}",
+            lb[0],
+            lb[1]
+        );
+        assert!(
+            lb[0] < 0.8,
+            "{ranks} ranks: static blocks balance {:.2}",
+            lb[0]
+        );
+    }
+}
