@@ -8,7 +8,9 @@
 //!   crate, peer profilers), on 1 thread and per thread with 2 threads;
 //! - `overhead` (divan): the floors and this crate's cases alone;
 //! - `memory`: resident memory from 1 million to 100 million calls;
-//! - `emit`: building every report from a one-million-node profile.
+//! - `emit`: building every report from a one-million-node profile;
+//! - `merge_ranks`: merging 4,096 MPI ranks' profiles of 10,000 call paths
+//!   one at a time, against the offline merge, with peak memory.
 
 /// Median, minimum and maximum of a set of samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
