@@ -137,10 +137,10 @@ impl<C: Communicator> SessionGuard<'_, C> {
         crate::profile::write(&profile, &mut bytes).map_err(|e| Error::Invalid {
             message: format!("rank {rank}: the profile does not serialize: {e}"),
         })?;
-        let gathered = gather(self.world, &bytes)?;
-        let result = match gathered {
-            Some(all) => self.write_merged(&all).map(Some),
-            None => Ok(None),
+        let result = if rank == 0 {
+            self.write_merged(&bytes).map(Some)
+        } else {
+            gather(self.world, &bytes, |_, _| Ok(())).map(|()| None)
         };
         match own_error {
             Some(e) => Err(e),
@@ -148,22 +148,24 @@ impl<C: Communicator> SessionGuard<'_, C> {
         }
     }
 
-    /// On rank 0: folds every rank's profile into the merged one, writing
-    /// each rank's folder on the way, then the merged set.
-    fn write_merged(&self, all: &[Vec<u8>]) -> Result<Profile, Error> {
+    /// On rank 0: gathers every rank's profile and folds it into the
+    /// merged one as it arrives (one round of ranks held at a time),
+    /// writing each rank's folder on the way, then the merged set.
+    fn write_merged(&self, own: &[u8]) -> Result<Profile, Error> {
         let mut merge = RankMerge::new();
         let mut first_error = None;
-        for (r, bytes) in all.iter().enumerate() {
+        let gathered = gather(self.world, own, |r, bytes| {
             let name = PathBuf::from(format!("rank {r}"));
             let p = crate::load::from_bytes(bytes, &name)?.profile;
             if let (Some(out), false) = (&self.out, self.per_rank) {
-                let dir = out.join(rank_folder(r as u32));
+                let dir = out.join(rank_folder(r));
                 if let Err(e) = crate::write_reports(&p, &dir) {
                     first_error.get_or_insert(e);
                 }
             }
             merge.add(p);
-        }
+            Ok(())
+        });
         let merged = merge.finish();
         if self.print_report {
             eprint!("{}", crate::emit::pstats::report(&merged));
@@ -176,6 +178,7 @@ impl<C: Communicator> SessionGuard<'_, C> {
             };
             crate::write_reports(&merged, &dir)?;
         }
+        gathered?;
         match first_error {
             Some(e) => Err(e),
             None => Ok(merged),
@@ -191,66 +194,113 @@ impl<C: Communicator> Drop for SessionGuard<'_, C> {
     }
 }
 
-/// Gathers every rank's bytes to rank 0 (`MPI_Gather` of the lengths, an
-/// `MPI_Bcast` of whether they fit one `MPI_Gatherv`, then that
-/// `MPI_Gatherv`): the bytes by rank there, `None` elsewhere. Collective.
-fn gather<C: Communicator>(world: &C, bytes: &[u8]) -> Result<Option<Vec<Vec<u8>>>, Error> {
+/// The most bytes rank 0 receives in one `MPI_Gatherv` round (and holds
+/// at once): ranks are gathered in rounds of consecutive ranks whose
+/// profiles add up to at most this much (a rank larger than it is a round
+/// of its own). `PROFILER_TEST_MPI_ROUND_BYTES` changes it, for the tests
+/// of several rounds only.
+const ROUND_BYTES: i64 = 256 << 20;
+
+fn round_bytes() -> i64 {
+    std::env::var("PROFILER_TEST_MPI_ROUND_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ROUND_BYTES)
+}
+
+/// Gathers every rank's bytes to rank 0 and hands them to `each` there, in
+/// rank order: an `MPI_Gather` of the lengths, an `MPI_Bcast` of them, then
+/// one `MPI_Gatherv` per round of ranks (see [`ROUND_BYTES`]), each round's
+/// buffer dropped before the next. Collective; `each` runs on rank 0 only.
+fn gather<C: Communicator>(
+    world: &C,
+    bytes: &[u8],
+    mut each: impl FnMut(u32, &[u8]) -> Result<(), Error>,
+) -> Result<(), Error> {
     let root = world.process_at_rank(0);
     // A profile too large for MPI's count sends nothing (the root names it).
     let len = Count::try_from(bytes.len()).unwrap_or(-1);
-    let mine: &[u8] = if len < 0 { &[] } else { bytes };
+    // An empty buffer must still point at memory: an empty slice's dangling
+    // pointer (1) is OpenMPI's MPI_IN_PLACE, refused on a non-root rank.
+    static NOTHING: [u8; 1] = [0];
+    let empty: &[u8] = &NOTHING[..0];
+    let mine: &[u8] = if len <= 0 { empty } else { bytes };
     let is_root = world.rank() == 0;
     let size = usize::try_from(world.size()).unwrap_or(1);
-    let mut lens: Vec<Count> = vec![0; if is_root { size } else { 0 }];
+    let mut lens: Vec<Count> = vec![0; size];
     if is_root {
         root.gather_into_root(&len, &mut lens[..]);
     } else {
         root.gather_into(&len);
     }
+    root.broadcast_into(&mut lens[..]);
     let counts: Vec<Count> = lens.iter().map(|&l| l.max(0)).collect();
-    let total: i64 = counts.iter().map(|&c| i64::from(c)).sum();
-    let mut fits = u8::from(Count::try_from(total).is_ok());
-    root.broadcast_into(&mut fits);
-    if fits == 0 {
-        if !is_root {
-            return Ok(None);
+    // The rounds, the same on every rank: [first, end) rank ranges.
+    let mut rounds: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0;
+    let mut total: i64 = 0;
+    let limit = round_bytes();
+    for (r, &c) in counts.iter().enumerate() {
+        if r > start && total + i64::from(c) > limit {
+            rounds.push((start, r));
+            start = r;
+            total = 0;
         }
-        return Err(Error::Invalid {
-            message: format!(
-                "the ranks' profiles add up to {total} bytes, more than one MPI_Gatherv holds \
-                 (2 GiB); put %r in PROFILER_OUT to have each rank write its own"
-            ),
-        });
+        total += i64::from(c);
     }
-    if !is_root {
-        root.gather_varcount_into(mine);
-        return Ok(None);
+    rounds.push((start, size));
+    let me = usize::try_from(world.rank()).unwrap_or(0);
+    let mut first_error = None;
+    for &(from, to) in &rounds {
+        let in_round = (from..to).contains(&me);
+        let send: &[u8] = if in_round { mine } else { empty };
+        if !is_root {
+            root.gather_varcount_into(send);
+            continue;
+        }
+        let round_counts: Vec<Count> = (0..size)
+            .map(|r| {
+                if (from..to).contains(&r) {
+                    counts[r]
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let mut displs: Vec<Count> = Vec::with_capacity(size);
+        let mut at: Count = 0;
+        for &c in &round_counts {
+            displs.push(at);
+            at = at.saturating_add(c);
+        }
+        // One byte more, so that the buffer points at memory even when
+        // empty (see `empty`).
+        let mut buf = vec![0u8; at.max(0) as usize + 1];
+        {
+            let used = buf.len() - 1;
+            let mut part = PartitionMut::new(&mut buf[..used], &round_counts[..], &displs[..]);
+            root.gather_varcount_into_root(send, &mut part);
+        }
+        for r in from..to {
+            let piece = &buf[displs[r] as usize..(displs[r] + round_counts[r]) as usize];
+            let result = if lens[r] < 0 {
+                Err(Error::Invalid {
+                    message: format!(
+                        "rank {r}: its profile is over 2 GiB, more than one MPI message holds"
+                    ),
+                })
+            } else {
+                each(r as u32, piece)
+            };
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    let mut displs: Vec<Count> = Vec::with_capacity(size);
-    let mut at: Count = 0;
-    for &c in &counts {
-        displs.push(at);
-        at += c;
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
-    let mut all = vec![0u8; at as usize];
-    {
-        let mut part = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
-        root.gather_varcount_into_root(mine, &mut part);
-    }
-    if let Some(r) = lens.iter().position(|&l| l < 0) {
-        return Err(Error::Invalid {
-            message: format!(
-                "rank {r}: its profile is over 2 GiB, more than one MPI message holds"
-            ),
-        });
-    }
-    Ok(Some(
-        counts
-            .iter()
-            .zip(&displs)
-            .map(|(&c, &d)| all[d as usize..(d + c) as usize].to_vec())
-            .collect(),
-    ))
 }
 
 /// A rank's folder in the output directory: `rank-0007`.

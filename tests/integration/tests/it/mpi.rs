@@ -21,6 +21,11 @@ const PROGRAM: &str = env!("CARGO_BIN_EXE_mpi_program");
 /// returning its standard output; fails on a non-zero exit or after two
 /// minutes.
 fn mpiexec(ranks: u32, mode: &str, out: &Path) -> String {
+    mpiexec_with(ranks, mode, out, &[])
+}
+
+/// [`mpiexec`] with more environment variables.
+fn mpiexec_with(ranks: u32, mode: &str, out: &Path, env: &[(&str, &str)]) -> String {
     let _one = MPIEXEC
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -44,6 +49,7 @@ fn mpiexec(ranks: u32, mode: &str, out: &Path) -> String {
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("run mpiexec");
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -183,6 +189,25 @@ fn the_profile_reaches_rank_0_over_mpi() {
     let merged = load(&dir.join("rall"));
     assert_eq!(ncalls(&merged, "leaf"), 30);
     assert!(!dir.join("r0").join("rank-0001").exists());
+}
+
+/// Rank 0 receives the profiles in rounds when they are large (here: a round
+/// per rank), holding one round at a time: the same merged set.
+#[test]
+fn the_gather_goes_in_rounds() {
+    let dir = scratch!("rounds");
+    let out = dir.join("out");
+    let stdout = mpiexec_with(3, "exact", &out, &[("PROFILER_TEST_MPI_ROUND_BYTES", "1")]);
+    assert!(stdout.contains("merged ncalls(leaf)=60"), "{stdout}");
+    let m = load(&out);
+    assert_eq!(ncalls(&m, "MPI_Send"), 6);
+    assert_eq!(m.mpi.iter().map(|r| r.rank).collect::<Vec<_>>(), [0, 1, 2]);
+    for r in 0..3 {
+        assert_eq!(
+            ncalls(&load(&rank_dir(&out, r)), "leaf"),
+            u64::from(r + 1) * 10
+        );
+    }
 }
 
 fn mpi_load_balance(mode: &str, name: &str) -> f64 {
