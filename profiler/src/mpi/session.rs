@@ -140,7 +140,7 @@ impl<C: Communicator> SessionGuard<'_, C> {
         let result = if rank == 0 {
             self.write_merged(&bytes).map(Some)
         } else {
-            gather(self.world, &bytes, |_, _| Ok(())).map(|()| None)
+            gather(self.world, &bytes, |_| Ok(())).map(|()| None)
         };
         match own_error {
             Some(e) => Err(e),
@@ -154,18 +154,34 @@ impl<C: Communicator> SessionGuard<'_, C> {
     fn write_merged(&self, own: &[u8]) -> Result<Profile, Error> {
         let mut merge = RankMerge::new();
         let mut first_error = None;
-        let gathered = gather(self.world, own, |r, bytes| {
-            let name = PathBuf::from(format!("rank {r}"));
-            let p = crate::load::from_bytes(bytes, &name)?.profile;
-            if let (Some(out), false) = (&self.out, self.per_rank) {
-                let dir = out.join(rank_folder(r));
-                if let Err(e) = crate::write_reports(&p, &dir) {
-                    first_error.get_or_insert(e);
+        let write_error = std::sync::Mutex::new(None);
+        let (out, per_rank) = (&self.out, self.per_rank);
+        let gathered = gather(self.world, own, |round| {
+            // Parsed (and each rank's folder written) on every core.
+            let names: Vec<PathBuf> = round
+                .iter()
+                .map(|(r, _)| PathBuf::from(format!("rank {r}")))
+                .collect();
+            let pieces: Vec<(&Path, &[u8])> = names
+                .iter()
+                .zip(round)
+                .map(|(n, (_, b))| (n.as_path(), *b))
+                .collect();
+            merge.add_json(&pieces, |p| {
+                let (Some(out), false) = (out, per_rank) else {
+                    return;
+                };
+                let rank = p.meta.mpi.as_ref().map_or(0, |m| m.rank);
+                if let Err(e) = crate::write_reports(p, &out.join(rank_folder(rank))) {
+                    if let Ok(mut first) = write_error.lock() {
+                        first.get_or_insert(e);
+                    }
                 }
-            }
-            merge.add(p);
-            Ok(())
+            })
         });
+        if let Ok(Some(e)) = write_error.into_inner() {
+            first_error = Some(e);
+        }
         let merged = merge.finish();
         if self.print_report {
             eprint!("{}", crate::emit::pstats::report(&merged));
@@ -208,14 +224,15 @@ fn round_bytes() -> i64 {
         .unwrap_or(ROUND_BYTES)
 }
 
-/// Gathers every rank's bytes to rank 0 and hands them to `each` there, in
-/// rank order: an `MPI_Gather` of the lengths, an `MPI_Bcast` of them, then
-/// one `MPI_Gatherv` per round of ranks (see [`ROUND_BYTES`]), each round's
-/// buffer dropped before the next. Collective; `each` runs on rank 0 only.
+/// Gathers every rank's bytes to rank 0 and hands them to `each_round`
+/// there, a round of ranks at a time in rank order: an `MPI_Gather` of the
+/// lengths, an `MPI_Bcast` of them, then one `MPI_Gatherv` per round of
+/// ranks (see [`ROUND_BYTES`]), each round's buffer dropped before the
+/// next. Collective; `each_round` runs on rank 0 only.
 fn gather<C: Communicator>(
     world: &C,
     bytes: &[u8],
-    mut each: impl FnMut(u32, &[u8]) -> Result<(), Error>,
+    mut each_round: impl FnMut(&[(u32, &[u8])]) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let root = world.process_at_rank(0);
     // A profile too large for MPI's count sends nothing (the root names it).
@@ -281,20 +298,21 @@ fn gather<C: Communicator>(
             let mut part = PartitionMut::new(&mut buf[..used], &round_counts[..], &displs[..]);
             root.gather_varcount_into_root(send, &mut part);
         }
+        let mut pieces: Vec<(u32, &[u8])> = Vec::with_capacity(to - from);
         for r in from..to {
-            let piece = &buf[displs[r] as usize..(displs[r] + round_counts[r]) as usize];
-            let result = if lens[r] < 0 {
-                Err(Error::Invalid {
+            if lens[r] < 0 {
+                first_error.get_or_insert(Error::Invalid {
                     message: format!(
                         "rank {r}: its profile is over 2 GiB, more than one MPI message holds"
                     ),
-                })
+                });
             } else {
-                each(r as u32, piece)
-            };
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
+                let at = displs[r] as usize;
+                pieces.push((r as u32, &buf[at..at + round_counts[r] as usize]));
             }
+        }
+        if let Err(e) = each_round(&pieces) {
+            first_error.get_or_insert(e);
         }
     }
     match first_error {

@@ -78,6 +78,17 @@ struct Header {
     profile: Option<IgnoredAny>,
 }
 
+/// The whole file, read in one pass.
+#[derive(Deserialize)]
+struct Whole {
+    #[serde(default)]
+    format: Option<serde_json::Value>,
+    #[serde(default)]
+    version: Option<serde_json::Value>,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
 #[derive(Deserialize)]
 struct EnvelopeIn {
     profile: Profile,
@@ -90,8 +101,11 @@ pub(crate) fn write(profile: &Profile, w: &mut dyn Write) -> std::io::Result<()>
         version: FORMAT_VERSION,
         profile,
     };
-    serde_json::to_writer(&mut *w, &envelope)?;
-    w.write_all(b"\n")
+    // Serialized into memory first, then written at once: token by token
+    // through a `dyn Write` costs a call per token.
+    let mut bytes = serde_json::to_vec(&envelope)?;
+    bytes.push(b'\n');
+    w.write_all(&bytes)
 }
 
 /// The profile file's bytes (see [`write()`]).
@@ -113,6 +127,20 @@ pub(crate) fn parse(bytes: &[u8], path: &Path) -> Result<Profile, Error> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::format(path, "empty file: not a profile"));
+    }
+    // A good file is read in one pass; only a file that fails it is read
+    // again, member by member, to say what is wrong.
+    if let Ok(Whole {
+        format: Some(serde_json::Value::String(format)),
+        version: Some(serde_json::Value::Number(version)),
+        profile: Some(profile),
+    }) = serde_json::from_slice::<Whole>(bytes)
+    {
+        if format == FORMAT_MARKER && version.as_u64() == Some(FORMAT_VERSION) {
+            super::check(&profile)
+                .map_err(|e| Error::format(path, format!("invalid profile: {e}")))?;
+            return Ok(profile);
+        }
     }
     let header: Header = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
         serde_json::error::Category::Eof => Error::format(

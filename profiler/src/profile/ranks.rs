@@ -18,8 +18,11 @@
 //!   longest duration, and [`MpiRun::rank`] 0.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::Path;
 
 use super::{MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile};
+use crate::error::Error;
 use crate::hash::FastMap;
 
 /// One folded thread: its nodes, and the node of each (parent, site).
@@ -52,7 +55,8 @@ struct Folded {
 pub struct RankMerge {
     first: Option<Profile>,
     sites: Vec<SiteInfo>,
-    site_ids: HashMap<(String, String, u32), SiteId>,
+    /// The merged sites by the hash of their `(name, file, line)`.
+    site_ids: FastMap<u64, Vec<SiteId>>,
     threads: Vec<Folded>,
     thread_of: HashMap<String, usize>,
     start_unix_s: f64,
@@ -120,6 +124,64 @@ impl RankMerge {
         }
     }
 
+    /// Folds in serialized rank profiles (`profile.json` bytes, what an
+    /// MPI session gathers), parsed on every core the process may use and
+    /// folded in their order. `each` sees every parsed profile first, on
+    /// the thread that parsed it (a session writes each rank's reports
+    /// there). A piece that does not parse is left out and its error
+    /// returned (the first, by order) once the others are folded in.
+    pub fn add_json(
+        &mut self,
+        pieces: &[(&Path, &[u8])],
+        each: impl Fn(&Profile) + Sync,
+    ) -> Result<(), Error> {
+        let workers = (crate::sys::available_cores() as usize).clamp(1, pieces.len().max(1));
+        let mut parsed: Vec<Option<Result<Profile, Error>>> = Vec::new();
+        parsed.resize_with(pieces.len(), || None);
+        std::thread::scope(|scope| {
+            let each = &each;
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    scope.spawn(move || {
+                        (w..pieces.len())
+                            .step_by(workers)
+                            .map(|i| {
+                                let (path, bytes) = pieces[i];
+                                let p = super::parse(bytes, path);
+                                if let Ok(p) = &p {
+                                    each(p);
+                                }
+                                (i, p)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                // A worker that panicked (in `each`) leaves its pieces
+                // unparsed; the panic goes on in this thread.
+                match h.join() {
+                    Ok(done) => {
+                        for (i, p) in done {
+                            parsed[i] = Some(p);
+                        }
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+        let mut first_error = None;
+        for p in parsed.into_iter().flatten() {
+            match p {
+                Ok(p) => self.add(p),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     /// The merged profile.
     pub fn finish(self) -> Profile {
         let mut meta = self.first.map(|p| p.meta).unwrap_or_default();
@@ -137,7 +199,8 @@ impl RankMerge {
             .threads
             .into_iter()
             .enumerate()
-            .map(|(i, f)| {
+            .map(|(i, mut f)| {
+                f.nodes.shrink_to_fit();
                 ThreadProfile::new(i as u64 + 1, f.name, meta.pid, f.nodes)
                     .with_folded_threads(f.ranks)
             })
@@ -149,15 +212,24 @@ impl RankMerge {
         p
     }
 
-    /// The merged id of a rank's site.
+    /// The merged id of a rank's site (found without copying its strings).
     fn site(&mut self, s: &SiteInfo) -> SiteId {
-        let key = (s.name.clone(), s.file.clone(), s.line);
-        if let Some(&id) = self.site_ids.get(&key) {
+        let mut h = std::hash::BuildHasher::build_hasher(&std::hash::BuildHasherDefault::<
+            crate::hash::FastHasher,
+        >::default());
+        (&s.name, &s.file, s.line).hash(&mut h);
+        let key = h.finish();
+        let same = |t: &SiteInfo| t.name == s.name && t.file == s.file && t.line == s.line;
+        let candidates = self.site_ids.entry(key).or_default();
+        if let Some(&id) = candidates
+            .iter()
+            .find(|&&id| same(&self.sites[id as usize]))
+        {
             return id;
         }
         let id = self.sites.len() as SiteId;
         self.sites.push(s.clone());
-        self.site_ids.insert(key, id);
+        candidates.push(id);
         id
     }
 }
