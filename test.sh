@@ -83,10 +83,13 @@ step "layers (no import cycle between the crate's files; the data model names no
   sh -c 'python3 .ci/layers.py --self-test && python3 .ci/layers.py'
 step "lints" cargo clippy --workspace --all-targets -- -D warnings
 step "lints (the mpi feature)" \
-  cargo clippy -p profiler -p integration --all-targets --features integration/mpi -- -D warnings
+  cargo clippy -p profiler -p integration -p workloads --all-targets \
+    --features integration/mpi,workloads/mpi -- -D warnings
 step "tests (workspace)" cargo test
 step "tests of MPI programs under mpiexec (the mpi feature)" \
   cargo test -p integration --features mpi --test it -- mpi::
+step "the workloads' MPI modes under mpiexec (1, 2 and 3 ranks)" \
+  cargo test -p workloads --features mpi --test mpi
 step "tests (instrumentation compiled out, built alone so features do not unify)" \
   cargo test -p compiled-out
 step "loom model of the recorder's concurrent snapshot protocol" \

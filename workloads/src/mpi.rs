@@ -22,8 +22,6 @@
 
 use ::mpi::topology::SimpleCommunicator;
 use ::mpi::traits::Communicator;
-use profiler::Profile;
-use profiler::profile::RankMpi;
 
 use crate::{Answer, Error, Mode, Sizes, Workload, axpy, halo, imbalance, pi, sums};
 
@@ -102,29 +100,4 @@ pub fn execute(
         (RankInput::Halo(c), Mode::MpiOverlap) => answer(halo::heat_mpi_overlap(c, world)?),
         (RankInput::Halo(c), _) => answer(halo::heat_mpi(c, world)?),
     })
-}
-
-/// A rank's useful time (POP's): its application time less the MPI time of
-/// its main thread, the one that makes the MPI calls (named `main`; the
-/// rank's first thread when none is).
-pub fn useful_ns(rank: &RankMpi) -> u64 {
-    let main = rank
-        .threads
-        .iter()
-        .find(|t| t.name == "main")
-        .or_else(|| rank.threads.first());
-    rank.app_ns.saturating_sub(main.map_or(0, |t| t.mpi_ns))
-}
-
-/// The MPI load balance of a merged profile (POP's MPI_LB): the mean over
-/// ranks of [`useful_ns`] divided by its maximum; 1 is perfect. `None`
-/// without ranks or without useful time.
-pub fn load_balance(profile: &Profile) -> Option<f64> {
-    let useful: Vec<u64> = profile.mpi.iter().map(useful_ns).collect();
-    let max = *useful.iter().max()?;
-    if max == 0 {
-        return None;
-    }
-    let mean = useful.iter().map(|&u| u as f64).sum::<f64>() / useful.len() as f64;
-    Some(mean / max as f64)
 }

@@ -159,7 +159,10 @@ fn imbalance_static_blocks_balance_worse_than_master_worker() {
             let p = profiler::Profile::load_any(out.join("imbalance").join("profile.json"))
                 .expect("the merged profile");
             let ours = load_balance(&p);
-            let library = workloads::mpi::load_balance(&p).expect("a load balance");
+            let library = p
+                .mpi_summary()
+                .and_then(|s| s.pop.mpi_load_balance)
+                .expect("a load balance");
             assert!((ours - library).abs() < 1e-9, "{ours} vs {library}");
             assert!(
                 stdout.contains(&format!("MPI load balance {ours:.2}")),

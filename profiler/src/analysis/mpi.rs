@@ -258,27 +258,13 @@ fn matrix(ranks: &[RankMpi], declared: usize) -> CommMatrix {
     m
 }
 
-/// The main thread of a rank: the one named `main`, else its first.
-fn main_thread(r: &RankMpi) -> Option<&crate::profile::RankThread> {
-    r.threads
-        .iter()
-        .find(|t| t.name == "main")
-        .or_else(|| r.threads.first())
-}
-
 fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0).then(|| a / b)
 }
 
 fn pop(ranks: &[RankMpi]) -> HybridEfficiency {
     let runtime = ranks.iter().map(|r| r.app_ns).max().unwrap_or(0) as f64;
-    let outside: Vec<f64> = ranks
-        .iter()
-        .map(|r| {
-            r.app_ns
-                .saturating_sub(main_thread(r).map_or(0, |t| t.mpi_ns)) as f64
-        })
-        .collect();
+    let outside: Vec<f64> = ranks.iter().map(|r| r.useful_ns() as f64).collect();
     let (mpi_lb, mpi_ce) = lb_ce(&outside, runtime);
     // The main thread's useful time is the rank's (as for the MPI figures:
     // time outside MPI, profiled or not), so that a program with one thread
@@ -288,7 +274,7 @@ fn pop(ranks: &[RankMpi]) -> HybridEfficiency {
         .iter()
         .zip(&outside)
         .flat_map(|(r, &main_useful)| {
-            let main = main_thread(r).map(|t| t as *const _);
+            let main = r.main_thread().map(|t| t as *const _);
             r.threads.iter().map(move |t| {
                 if Some(t as *const _) == main {
                     main_useful

@@ -18,7 +18,7 @@ use mpi::collective::{CommunicatorCollectives, Operation, Root};
 use mpi::datatype::{Equivalence, Partition, PartitionMut};
 use mpi::point_to_point::{Destination, Source, Status};
 use mpi::request::{Request, Scope};
-use mpi::topology::{Process, Rank};
+use mpi::topology::{AnyProcess, Process, Rank};
 use mpi::{Count, Tag};
 
 use super::tally;
@@ -50,6 +50,7 @@ routines! {
     IRECV = "MPI_Irecv",
     WAIT = "MPI_Wait",
     WAITALL = "MPI_Waitall",
+    PROBE = "MPI_Probe",
 }
 
 /// What one call moved.
@@ -403,6 +404,55 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
             };
             (request, moved)
         })
+    }
+}
+
+/// Receives from any rank (`world.any_process()`), recorded (see the
+/// [`mpi`](crate::mpi) module): the receive's peer is the rank the message
+/// came from.
+pub trait MpiAnySource {
+    /// `MPI_Recv` from any rank into `buf` (any tag).
+    fn mpi_recv_into<T: Equivalence>(&self, buf: &mut [T]) -> Status;
+
+    /// `MPI_Recv` of a message of any length from any rank (any tag).
+    fn mpi_recv_vec<T: Equivalence>(&self) -> (Vec<T>, Status);
+
+    /// `MPI_Probe`: waits for a message from any rank (any tag) and returns
+    /// its status without receiving it.
+    fn mpi_probe(&self) -> Status;
+}
+
+impl MpiAnySource for AnyProcess<'_> {
+    fn mpi_recv_into<T: Equivalence>(&self, buf: &mut [T]) -> Status {
+        call(&RECV, || {
+            let status = self.receive_into(buf);
+            let got = received_bytes::<T>(&status);
+            let from = u32::try_from(status.source_rank()).ok();
+            let moved = Moved {
+                received: got,
+                from,
+                ..Moved::default()
+            };
+            (status, moved)
+        })
+    }
+
+    fn mpi_recv_vec<T: Equivalence>(&self) -> (Vec<T>, Status) {
+        call(&RECV, || {
+            let (v, status) = self.receive_vec::<T>();
+            let got = bytes(&v[..]);
+            let from = u32::try_from(status.source_rank()).ok();
+            let moved = Moved {
+                received: got,
+                from,
+                ..Moved::default()
+            };
+            ((v, status), moved)
+        })
+    }
+
+    fn mpi_probe(&self) -> Status {
+        call(&PROBE, || (self.probe(), Moved::default()))
     }
 }
 

@@ -40,7 +40,7 @@ mod ranks;
 mod session;
 mod tally;
 
-pub use calls::{MpiCollectives, MpiPointToPoint, mpi_wait, mpi_waitall};
+pub use calls::{MpiAnySource, MpiCollectives, MpiPointToPoint, mpi_wait, mpi_waitall};
 pub use session::{Session, SessionGuard};
 
 use crate::site::Site;

@@ -117,6 +117,21 @@ impl RankMpi {
     pub fn mpi_ns(&self) -> u64 {
         self.calls.iter().map(|c| c.time_ns).sum()
     }
+
+    /// Its main thread: the one named `main`, else its first.
+    pub fn main_thread(&self) -> Option<&RankThread> {
+        self.threads
+            .iter()
+            .find(|t| t.name == "main")
+            .or_else(|| self.threads.first())
+    }
+
+    /// Its useful time (POP's, for the MPI figures): its application time
+    /// less its main thread's time in MPI calls, in nanoseconds.
+    pub fn useful_ns(&self) -> u64 {
+        self.app_ns
+            .saturating_sub(self.main_thread().map_or(0, |t| t.mpi_ns))
+    }
 }
 
 impl MpiCall {

@@ -104,17 +104,11 @@ fn useful_line(p: &profiler::Profile) -> Option<String> {
     if p.mpi.len() < 2 {
         return None;
     }
-    let lb = workloads::mpi::load_balance(p)?;
+    let lb = p.mpi_summary()?.pop.mpi_load_balance?;
     let list: Vec<String> = p
         .mpi
         .iter()
-        .map(|r| {
-            format!(
-                "{} {}",
-                r.rank,
-                secs(workloads::mpi::useful_ns(r) as f64 * 1e-9)
-            )
-        })
+        .map(|r| format!("{} {}", r.rank, secs(r.useful_ns() as f64 * 1e-9)))
         .collect();
     Some(format!(
         "useful per rank: {}; MPI load balance {lb:.2}",
