@@ -92,21 +92,20 @@ impl Drop for EndingWrite {
 /// Ends the session `id`: writes its reports as `ending` says and returns
 /// its profile, or `None` when it had already ended (another ending wrote).
 pub(super) fn end_one(id: u64, ending: &Ending) -> Option<Result<Profile, Error>> {
-    let _ending = EndingWrite::enter();
-    let _writing = Writing::enter()?;
-    let _lock = WRITING.lock();
-    let active = {
-        let mut all = ACTIVE.lock();
-        let pos = all.iter().position(|a| a.id == id)?;
-        all.remove(pos)
-    };
-    Some(active.write(Some(ending), None))
+    ending_of(id, |active| active.write(Some(ending), None))
 }
 
 /// Ends the session `id` normally without writing its reports, and returns
 /// its profile, or `None` when another ending already wrote them.
 #[cfg(feature = "mpi")]
 pub(super) fn take_one(id: u64) -> Option<Profile> {
+    ending_of(id, |active| active.profile(Some(&Ending::Return), None))
+}
+
+/// Takes the session `id` out of the running ones, as an ending that
+/// writes (no other write interleaves), and runs `end` on it; `None` when
+/// it had already ended.
+fn ending_of<R>(id: u64, end: impl FnOnce(Active) -> R) -> Option<R> {
     let _ending = EndingWrite::enter();
     let _writing = Writing::enter()?;
     let _lock = WRITING.lock();
@@ -115,7 +114,7 @@ pub(super) fn take_one(id: u64) -> Option<Profile> {
         let pos = all.iter().position(|a| a.id == id)?;
         all.remove(pos)
     };
-    Some(active.profile(Some(&Ending::Return), None))
+    Some(end(active))
 }
 
 /// Ends every running session, writing their reports as `ending` says;
