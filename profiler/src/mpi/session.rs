@@ -133,6 +133,20 @@ impl<C: Communicator> SessionGuard<'_, C> {
                 own_error = crate::write_reports(&profile, &dir).err();
             }
         }
+        if mpi::environment::is_finalized() {
+            // MPI ended before the session (the `Universe` was dropped
+            // first): no gather is possible; this rank writes its own set.
+            if let (Some(out), false) = (&self.out, self.per_rank) {
+                crate::write_reports(&profile, &out.join(rank_folder(rank)))?;
+            }
+            return Err(Error::Invalid {
+                message: format!(
+                    "rank {rank}: MPI was finalized before the session finished, so the ranks' \
+                     profiles were not gathered (each rank wrote its own); finish the session \
+                     before the `Universe` is dropped"
+                ),
+            });
+        }
         let mut bytes = Vec::new();
         crate::profile::write(&profile, &mut bytes).map_err(|e| Error::Invalid {
             message: format!("rank {rank}: the profile does not serialize: {e}"),

@@ -6,6 +6,7 @@
 //! mpi_program imbalance  # rank r spins (r + 1) units, then MPI_Barrier
 //! mpi_program balanced   # every rank spins 2 units, then MPI_Barrier
 //! mpi_program nompi      # `exact`'s work without MPI (no MPI_Init)
+//! mpi_program finalized-first  # MPI finalized before the session finishes
 //! ```
 //!
 //! The session's output comes from `PROFILER_OUT` (`%r` is the rank). Each
@@ -117,6 +118,14 @@ mod with_mpi {
                 world.mpi_barrier();
                 super::spin(2);
                 world.mpi_barrier();
+            }
+            "finalized-first" => {
+                std::hint::black_box(super::compute(rank));
+                // MPI ends before the session: no gather can happen.
+                drop(universe);
+                let e = session.finish().expect_err("no gather after MPI_Finalize");
+                println!("rank {rank}: {e}");
+                return;
             }
             other => panic!("unknown mode {other}"),
         }

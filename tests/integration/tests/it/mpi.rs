@@ -210,6 +210,26 @@ fn the_gather_goes_in_rounds() {
     }
 }
 
+/// MPI finalized before the session finished: no rank hangs or crashes,
+/// each writes its own set, and the error says what to do.
+#[test]
+fn a_session_finished_after_mpi_writes_each_rank_alone() {
+    let dir = scratch!("finalized");
+    let out = dir.join("out");
+    let stdout = mpiexec(2, "finalized-first", &out);
+    assert!(
+        stdout.contains("finish the session before the `Universe` is dropped"),
+        "{stdout}"
+    );
+    for r in 0..2 {
+        assert_eq!(
+            ncalls(&load(&rank_dir(&out, r)), "leaf"),
+            u64::from(r + 1) * 10
+        );
+    }
+    assert!(!out.join("profile.json").exists());
+}
+
 fn mpi_load_balance(mode: &str, name: &str) -> f64 {
     let dir = scratch!(name);
     mpiexec(3, mode, &dir.join("out"));
