@@ -13,7 +13,7 @@
 //! signals the profiler watched are back to their default action (the
 //! watcher thread is not copied by `fork`), and no checkpoints are written.
 
-use std::sync::{Once, OnceLock};
+use std::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
 
 /// The parts of the profiler that keep state across a `fork`, in the order
 /// their locks are taken before it.
@@ -34,6 +34,16 @@ pub(crate) enum Part {
     Fs,
 }
 
+/// The order in which the parts take their locks before a `fork`.
+const PREPARE_ORDER: [Part; 6] = [
+    Part::Session,
+    Part::Sampler,
+    Part::Calibration,
+    Part::Recorder,
+    Part::Site,
+    Part::Fs,
+];
+
 /// The order in which the parts are reset in the child (the files first,
 /// the sessions last: they may start writing).
 const CHILD_ORDER: [Part; 6] = [
@@ -48,46 +58,79 @@ const CHILD_ORDER: [Part; 6] = [
 /// What a part does around a `fork`: `prepare` takes its locks with
 /// [`hold`], and `child` resets its state in the child (after every lock
 /// was released).
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(crate) struct Hooks {
     pub(crate) prepare: fn(),
     pub(crate) child: fn(),
 }
 
-/// The registered hooks, by [`Part`].
-static HOOKS: [OnceLock<Hooks>; 6] = [const { OnceLock::new() }; 6];
+/// A hook that does nothing.
+pub(crate) fn nothing() {}
+
+/// The registered hooks, by [`Part`] (null: none yet).
+static HOOKS: [AtomicPtr<Hooks>; 6] = [const { AtomicPtr::new(std::ptr::null_mut()) }; 6];
+
+/// Whether the handlers are installed: 0 no, 1 being installed, 2 yes.
+static INSTALLED: AtomicU8 = AtomicU8::new(0);
 
 /// Registers what `part` does around a `fork` (the first registration of a
 /// part counts), and installs the handlers. Each part registers itself when
 /// it first has state to protect, so this module depends on none of them.
-pub(crate) fn register(part: Part, hooks: Hooks) {
+///
+/// Never blocks: it may run in a signal handler that interrupted this very
+/// call on the same thread (a profiled function's first call there), so it
+/// uses no `Once` or lock. A registration that finds the handlers being
+/// installed by another call returns at once; that call installs them.
+pub(crate) fn register(part: Part, hooks: &'static Hooks) {
     let slot = &HOOKS[part as usize];
-    if slot.get().is_none() {
-        let _ = slot.set(hooks);
+    if slot.load(Ordering::Acquire).is_null() {
+        let ptr = std::ptr::from_ref(hooks).cast_mut();
+        let _ = slot.compare_exchange(
+            std::ptr::null_mut(),
+            ptr,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
     }
     install();
 }
 
+/// The registered hooks of `part`, if any.
+fn hooks(part: Part) -> Option<&'static Hooks> {
+    let ptr = HOOKS[part as usize].load(Ordering::Acquire);
+    // SAFETY: a non-null slot holds a `&'static Hooks` stored by `register`.
+    (!ptr.is_null()).then(|| unsafe { &*ptr })
+}
+
 /// Installs the handlers, once per process.
 fn install() {
+    if INSTALLED.load(Ordering::Acquire) == 2 {
+        return;
+    }
+    if INSTALLED
+        .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return;
+    }
     #[cfg(unix)]
     {
-        static INSTALLED: Once = Once::new();
-        INSTALLED.call_once(|| {
-            // SAFETY: the three handlers are plain `extern "C"` functions that
-            // live for the whole program.
-            let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
-            if rc != 0 {
-                eprintln!("profiler: no fork handlers: a forked child may hang in the profiler");
-            }
-        });
+        // SAFETY: the three handlers are plain `extern "C"` functions that
+        // live for the whole program.
+        let rc = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        if rc != 0 {
+            eprintln!("profiler: no fork handlers: a forked child may hang in the profiler");
+        }
     }
+    INSTALLED.store(2, Ordering::Release);
 }
 
 #[cfg(unix)]
 extern "C" fn prepare() {
-    for hooks in HOOKS.iter().filter_map(OnceLock::get) {
-        (hooks.prepare)();
+    for part in PREPARE_ORDER {
+        if let Some(h) = hooks(part) {
+            (h.prepare)();
+        }
     }
 }
 
@@ -100,8 +143,8 @@ extern "C" fn parent() {
 extern "C" fn child() {
     release();
     for part in CHILD_ORDER {
-        if let Some(hooks) = HOOKS[part as usize].get() {
-            (hooks.child)();
+        if let Some(h) = hooks(part) {
+            (h.child)();
         }
     }
 }

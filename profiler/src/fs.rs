@@ -43,13 +43,7 @@ fn create_temp(path: &Path) -> io::Result<(PathBuf, fs::File)> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
     let dir = parent_dir(path);
-    crate::fork::register(
-        crate::fork::Part::Fs,
-        crate::fork::Hooks {
-            prepare: fork_prepare,
-            child: fork_child,
-        },
-    );
+    crate::fork::register(crate::fork::Part::Fs, &FS_FORK);
     let mut in_flight = IN_FLIGHT.lock();
     if ABANDONED.load(Ordering::SeqCst) {
         return Err(io::Error::new(
@@ -311,3 +305,9 @@ fn in_units(n: u64) -> String {
     }
     String::new()
 }
+
+/// What the fs does around a `fork` (see [`crate::fork`]).
+static FS_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: fork_prepare,
+    child: fork_child,
+};

@@ -104,13 +104,7 @@ pub fn stop_sampler() {
 
 /// Registers the sampler's `fork` hooks (before its locks are first taken).
 fn fork_safe() {
-    crate::fork::register(
-        crate::fork::Part::Sampler,
-        crate::fork::Hooks {
-            prepare: fork_prepare,
-            child: fork_child,
-        },
-    );
+    crate::fork::register(crate::fork::Part::Sampler, &SAMPLER_FORK);
 }
 
 /// Holds the sampler's locks across a `fork` (see [`crate::fork`]).
@@ -238,3 +232,9 @@ pub(crate) fn thread_samples(conv: Conversion, id: u64, epoch: u64) -> Vec<[u64;
             .collect()
     })
 }
+
+/// What the sampler does around a `fork` (see [`crate::fork`]).
+static SAMPLER_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: fork_prepare,
+    child: fork_child,
+};

@@ -76,13 +76,7 @@ impl Site {
 
     #[cold]
     fn register(&'static self) -> u32 {
-        crate::fork::register(
-            crate::fork::Part::Site,
-            crate::fork::Hooks {
-                prepare: fork_prepare,
-                child: || {},
-            },
-        );
+        crate::fork::register(crate::fork::Part::Site, &SITE_FORK);
         let mut reg = REGISTRY.lock();
         // Re-check under the lock: another thread may have registered it.
         let id = self.id.load(Ordering::Acquire);
@@ -313,6 +307,12 @@ fn simplify_generics(s: &str) -> String {
     }
     out
 }
+
+/// What the site does around a `fork` (see [`crate::fork`]).
+static SITE_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: fork_prepare,
+    child: crate::fork::nothing,
+};
 
 #[cfg(test)]
 mod tests {

@@ -39,13 +39,7 @@ pub(crate) fn measured_probe_ticks() -> Option<(f64, f64)> {
 /// Registers the calibration's `fork` hooks (before its lock is first
 /// taken): its result is held across a `fork`.
 fn fork_safe() {
-    crate::fork::register(
-        crate::fork::Part::Calibration,
-        crate::fork::Hooks {
-            prepare: || crate::fork::hold(&PROBE_TICKS),
-            child: || {},
-        },
-    );
+    crate::fork::register(crate::fork::Part::Calibration, &CALIBRATION_FORK);
 }
 
 /// Measures the probe's cost again and returns the lowest so far, in ticks.
@@ -155,4 +149,14 @@ fn measure() -> (f64, f64) {
     };
     let outer = lower_quartile(&mut outer).max(0.0);
     (lower_quartile(&mut inner).clamp(0.0, outer), outer)
+}
+
+/// What the calibration does around a `fork` (see [`crate::fork`]).
+static CALIBRATION_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: hold_probe_ticks,
+    child: crate::fork::nothing,
+};
+
+fn hold_probe_ticks() {
+    crate::fork::hold(&PROBE_TICKS);
 }

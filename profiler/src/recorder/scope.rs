@@ -305,14 +305,10 @@ fn register_and_enter(site: &'static Site) -> Guard {
         LATE_DROPPED.fetch_add(1, Ordering::Relaxed);
         return Guard::inactive();
     };
+    // Before the recorder is visible through `LOCAL`: until then a signal
+    // handler on this thread drops its calls (see `enter_first`).
+    crate::fork::register(crate::fork::Part::Recorder, &RECORDER_FORK);
     LOCAL.with(|l| l.set(data));
-    crate::fork::register(
-        crate::fork::Part::Recorder,
-        crate::fork::Hooks {
-            prepare: fork_prepare,
-            child: fork_child,
-        },
-    );
     // SAFETY: `data` was just registered for this thread and is kept alive by the registry.
     unsafe { enter_on(data, site) }
 }
@@ -372,3 +368,9 @@ pub(crate) fn current_site() -> Option<u32> {
     // long as the recorder.
     Some(unsafe { &*node }.site_id())
 }
+
+/// What the recorder does around a `fork` (see [`crate::fork`]).
+static RECORDER_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: fork_prepare,
+    child: fork_child,
+};

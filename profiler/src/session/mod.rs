@@ -71,13 +71,7 @@ impl Session {
         crate::start_sampler(crate::DEFAULT_SAMPLE_INTERVAL);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        crate::fork::register(
-            crate::fork::Part::Session,
-            crate::fork::Hooks {
-                prepare: endings::fork_prepare,
-                child: endings::fork_child,
-            },
-        );
+        crate::fork::register(crate::fork::Part::Session, &SESSION_FORK);
         if self.output_dir.is_some() || self.print_report {
             endings::install(&self);
         }
@@ -135,3 +129,9 @@ impl Drop for SessionGuard {
         }
     }
 }
+
+/// What the session does around a `fork` (see [`crate::fork`]).
+static SESSION_FORK: crate::fork::Hooks = crate::fork::Hooks {
+    prepare: endings::fork_prepare,
+    child: endings::fork_child,
+};
