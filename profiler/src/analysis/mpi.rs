@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::parallel::ACCEPTABLE_EFFICIENCY;
+use super::text::percent;
 use crate::profile::{Profile, RankMpi};
 
 /// Call sites listed in each top list.
@@ -274,9 +275,9 @@ fn pop(ranks: &[RankMpi]) -> HybridEfficiency {
         .iter()
         .zip(&outside)
         .flat_map(|(r, &main_useful)| {
-            let main = r.main_thread().map(|t| t as *const _);
+            let main = r.main_thread();
             r.threads.iter().map(move |t| {
-                if Some(t as *const _) == main {
+                if main.is_some_and(|m| std::ptr::eq(m, t)) {
                     main_useful
                 } else {
                     t.busy_ns.saturating_sub(t.mpi_ns) as f64
@@ -480,14 +481,6 @@ impl fmt::Display for MpiSummary {
 
 fn caller(name: &str) -> &str {
     if name.is_empty() { "(outside)" } else { name }
-}
-
-fn percent(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        100.0 * part as f64 / whole as f64
-    }
 }
 
 #[cfg(test)]

@@ -140,7 +140,7 @@ impl ParallelSummary {
 }
 
 /// `part / whole` in percent (0 for an empty whole).
-fn percent(part: u64, whole: u64) -> f64 {
+pub(super) fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {

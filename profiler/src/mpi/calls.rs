@@ -288,7 +288,7 @@ impl<C: CommunicatorCollectives + ?Sized> MpiCollectives for C {}
 /// Point-to-point MPI calls with one process (`world.process_at_rank(r)`),
 /// recorded (see the [`mpi`](crate::mpi) module). Sends count in the
 /// communication matrix.
-pub trait MpiPointToPoint<'p> {
+pub trait MpiPointToPoint {
     /// `MPI_Send` of `buf` to this process (tag 0).
     fn mpi_send<T: Equivalence>(&self, buf: &[T]) {
         self.mpi_send_with_tag(buf, 0);
@@ -320,7 +320,7 @@ pub trait MpiPointToPoint<'p> {
     ) -> Request<'a, [T], S>;
 }
 
-impl<'p> MpiPointToPoint<'p> for Process<'p> {
+impl MpiPointToPoint for Process<'_> {
     fn mpi_send_with_tag<T: Equivalence>(&self, buf: &[T], tag: Tag) {
         let to = u32::try_from(self.rank()).ok();
         let n = bytes(buf);
@@ -338,35 +338,11 @@ impl<'p> MpiPointToPoint<'p> for Process<'p> {
     }
 
     fn mpi_recv_into<T: Equivalence>(&self, buf: &mut [T]) -> Status {
-        call(&RECV, || {
-            let status = self.receive_into(buf);
-            let got = received_bytes::<T>(&status);
-            let from = u32::try_from(status.source_rank()).ok();
-            (
-                status,
-                Moved {
-                    received: got,
-                    from,
-                    ..Moved::default()
-                },
-            )
-        })
+        recv_into(self, buf)
     }
 
     fn mpi_recv_vec<T: Equivalence>(&self) -> (Vec<T>, Status) {
-        call(&RECV, || {
-            let (v, status) = self.receive_vec::<T>();
-            let got = bytes(&v[..]);
-            let from = u32::try_from(status.source_rank()).ok();
-            (
-                (v, status),
-                Moved {
-                    received: got,
-                    from,
-                    ..Moved::default()
-                },
-            )
-        })
+        recv_vec(self)
     }
 
     fn mpi_isend<'a, T: Equivalence, S: Scope<'a>>(
@@ -424,35 +400,43 @@ pub trait MpiAnySource {
 
 impl MpiAnySource for AnyProcess<'_> {
     fn mpi_recv_into<T: Equivalence>(&self, buf: &mut [T]) -> Status {
-        call(&RECV, || {
-            let status = self.receive_into(buf);
-            let got = received_bytes::<T>(&status);
-            let from = u32::try_from(status.source_rank()).ok();
-            let moved = Moved {
-                received: got,
-                from,
-                ..Moved::default()
-            };
-            (status, moved)
-        })
+        recv_into(self, buf)
     }
 
     fn mpi_recv_vec<T: Equivalence>(&self) -> (Vec<T>, Status) {
-        call(&RECV, || {
-            let (v, status) = self.receive_vec::<T>();
-            let got = bytes(&v[..]);
-            let from = u32::try_from(status.source_rank()).ok();
-            let moved = Moved {
-                received: got,
-                from,
-                ..Moved::default()
-            };
-            ((v, status), moved)
-        })
+        recv_vec(self)
     }
 
     fn mpi_probe(&self) -> Status {
         call(&PROBE, || (self.probe(), Moved::default()))
+    }
+}
+
+/// `MPI_Recv` from `source` into `buf`, recorded with the bytes received
+/// and the rank they came from.
+fn recv_into<S: Source, T: Equivalence>(source: &S, buf: &mut [T]) -> Status {
+    call(&RECV, || {
+        let status = source.receive_into(buf);
+        let moved = received(received_bytes::<T>(&status), &status);
+        (status, moved)
+    })
+}
+
+/// `MPI_Recv` of a message of any length from `source`, recorded.
+fn recv_vec<S: Source, T: Equivalence>(source: &S) -> (Vec<T>, Status) {
+    call(&RECV, || {
+        let (v, status) = source.receive_vec::<T>();
+        let moved = received(bytes(&v[..]), &status);
+        ((v, status), moved)
+    })
+}
+
+/// What a receive of `n` bytes with `status` moved.
+fn received(n: u64, status: &Status) -> Moved {
+    Moved {
+        received: n,
+        from: u32::try_from(status.source_rank()).ok(),
+        ..Moved::default()
     }
 }
 
