@@ -112,6 +112,20 @@ impl Conversion {
         u64::try_from((u128::from(ticks) * self.mult) >> 32).unwrap_or(u64::MAX)
     }
 
+    /// The conversion whose [`ticks_per_second`](Self::ticks_per_second)
+    /// is `tps` (exactly the one that gave it: the multiplier is well
+    /// within `f64`'s precision).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn from_ticks_per_second(tps: f64) -> Conversion {
+        if !(tps.is_finite() && tps > 0.0) {
+            return Conversion::IDENTITY;
+        }
+        let mult = ((1u128 << 32) as f64 * 1e9 / tps).round();
+        Conversion {
+            mult: (mult as u128).max(1),
+        }
+    }
+
     /// Ticks per second implied by this conversion.
     pub(crate) fn ticks_per_second(self) -> f64 {
         (1u128 << 32) as f64 * 1e9 / self.mult as f64

@@ -51,6 +51,12 @@ pub(crate) struct Baseline {
 }
 
 impl Baseline {
+    /// The clock tick the session's timelines count from.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn tick(&self) -> u64 {
+        self.tick
+    }
+
     /// A baseline of nothing, starting now: a session in a forked child,
     /// whose recorder already counts from the fork.
     pub(crate) fn empty_now() -> Baseline {

@@ -58,7 +58,7 @@ pub use crate::profile::{
 };
 pub use crate::sys::available_cores;
 pub use cpu::{MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, WAITING_BLOCKED_FRACTION};
-pub use mpi::{CallSite, CommMatrix, HybridEfficiency, MPI_TOP, MpiSummary, RankTimes};
+pub use mpi::{CallSite, CommMatrix, HybridEfficiency, LateSender, MPI_TOP, MpiSummary, RankTimes};
 pub use parallel::{
     ACCEPTABLE_EFFICIENCY, MAX_REGION_CALLS, MAX_REGIONS, OVERSUBSCRIPTION_MIN_FRACTION, summarize,
 };

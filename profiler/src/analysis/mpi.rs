@@ -55,6 +55,80 @@ pub struct MpiSummary {
     pub matrix: CommMatrix,
     /// POP's hybrid metrics.
     pub pop: HybridEfficiency,
+    /// Late-sender waiting, when the ranks' messages were recorded
+    /// (timeline mode).
+    pub late_sender: Option<LateSender>,
+}
+
+/// Late-sender waiting time per rank: time in a receive, or in the wait
+/// that completed an immediate receive, before the matching send began
+/// (Scalasca's Late Sender pattern, measured from the paired messages;
+/// per call, the latest of its messages' senders counts). From it, an
+/// **approximation** of POP's serialization and transfer efficiencies, as
+/// Cube and Scalasca approximate them without an ideal-network replay:
+/// the ideal runtime is the runtime less each rank's waiting; serialization
+/// = max(useful) / max(application time - waiting), transfer = the MPI
+/// communication efficiency / serialization.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LateSender {
+    /// Waiting per rank, in [`MpiSummary::ranks`] order, in ns.
+    pub wait_ns: Vec<u64>,
+    /// Messages paired and counted.
+    pub messages: usize,
+    /// The approximate serialization efficiency.
+    pub serialization: Option<f64>,
+    /// The approximate transfer efficiency.
+    pub transfer: Option<f64>,
+}
+
+impl LateSender {
+    /// The waiting of every rank of `profile` (`None` without recorded
+    /// messages).
+    fn of(profile: &Profile, mpi_communication: Option<f64>) -> Option<LateSender> {
+        let messages = profile.mpi_messages();
+        if messages.paired.is_empty() {
+            return None;
+        }
+        // Per completing call, the latest sender's start.
+        let mut latest: HashMap<(usize, usize), u64> = HashMap::new();
+        for m in &messages.paired {
+            let e = latest.entry(m.recv_call).or_insert(0);
+            *e = (*e).max(m.send_start_ns);
+        }
+        let mut wait_ns = vec![0u64; profile.mpi.len()];
+        for (&(ri, ci), &send) in &latest {
+            let Some(c) = profile.mpi[ri].timeline.get(ci) else {
+                continue;
+            };
+            let w = send.clamp(c.start_ns, c.end_ns.max(c.start_ns)) - c.start_ns;
+            wait_ns[ri] = wait_ns[ri].saturating_add(w);
+        }
+        let useful = profile
+            .mpi
+            .iter()
+            .map(RankMpi::useful_ns)
+            .max()
+            .unwrap_or(0);
+        let ideal = profile
+            .mpi
+            .iter()
+            .zip(&wait_ns)
+            .map(|(r, &w)| r.app_ns.saturating_sub(w))
+            .max()
+            .unwrap_or(0);
+        let serialization = (ideal > 0).then(|| (useful as f64 / ideal as f64).min(1.0));
+        let transfer = match (mpi_communication, serialization) {
+            (Some(ce), Some(se)) if se > 0.0 => Some((ce / se).min(1.0)),
+            _ => None,
+        };
+        Some(LateSender {
+            wait_ns,
+            messages: messages.paired.len(),
+            serialization,
+            transfer,
+        })
+    }
 }
 
 /// One rank's AppTime and MPITime.
@@ -213,6 +287,8 @@ fn summarize(profile: &Profile) -> MpiSummary {
         .take(MPI_TOP)
         .cloned()
         .collect();
+    let pop = pop(ranks);
+    let late_sender = LateSender::of(profile, pop.mpi_communication);
     MpiSummary {
         library: profile
             .meta
@@ -228,7 +304,8 @@ fn summarize(profile: &Profile) -> MpiSummary {
             ranks,
             profile.meta.mpi.as_ref().map_or(0, |m| m.ranks as usize),
         ),
-        pop: pop(ranks),
+        pop,
+        late_sender,
     }
 }
 
@@ -473,6 +550,41 @@ impl fmt::Display for MpiSummary {
                     if v < ACCEPTABLE_EFFICIENCY { " *" } else { "" }
                 )?,
                 None => writeln!(f, "    {label:<38}   n/a")?,
+            }
+        }
+        if let Some(l) = &self.late_sender {
+            writeln!(f)?;
+            writeln!(
+                f,
+                "  Late-sender waiting ({} messages: time in a receive or wait before the matching send began)",
+                l.messages
+            )?;
+            writeln!(f, "  {:>6}  {:>12} {:>7}", "Task", "Waiting (s)", "App%")?;
+            for (r, &w) in self.ranks.iter().zip(&l.wait_ns) {
+                writeln!(
+                    f,
+                    "  {:>6}  {:>12} {:>7.2}",
+                    r.rank,
+                    secs(w),
+                    percent(w, r.app_ns)
+                )?;
+            }
+            writeln!(
+                f,
+                "  An approximation, not an ideal-network replay: runtime less late-sender waiting"
+            )?;
+            for (name, value) in [
+                ("Serialization efficiency (approx.)", l.serialization),
+                ("Transfer efficiency (approx.)", l.transfer),
+            ] {
+                match value {
+                    Some(v) => writeln!(
+                        f,
+                        "    {name:<38} {v:>5.2}{}",
+                        if v < ACCEPTABLE_EFFICIENCY { " *" } else { "" }
+                    )?,
+                    None => writeln!(f, "    {name:<38}   n/a")?,
+                }
             }
         }
         Ok(())

@@ -154,22 +154,38 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
 
     let mut seen_pids = HashSet::new();
     for t in &profile.threads {
-        if seen_pids.insert(t.pid) {
+        if seen_pids.insert(pid(t)) {
+            let label = match t.rank {
+                Some(r) => format!("rank {r} @ {}", rank_host(profile, r)),
+                None => program.to_owned(),
+            };
             let m = Metadata {
                 name: "process_name",
                 ph: "M",
-                pid: t.pid,
+                pid: pid(t),
                 tid: 0,
-                args: MetaArgs::Name { name: program },
+                args: MetaArgs::Name { name: &label },
             };
             events.item(w, &m)?;
+            if let Some(r) = t.rank {
+                let order = Metadata {
+                    name: "process_sort_index",
+                    ph: "M",
+                    pid: pid(t),
+                    tid: 0,
+                    args: MetaArgs::SortIndex {
+                        sort_index: r as usize,
+                    },
+                };
+                events.item(w, &order)?;
+            }
         }
     }
     for (i, (t, &tid)) in profile.threads.iter().zip(&tids).enumerate() {
         let name = Metadata {
             name: "thread_name",
             ph: "M",
-            pid: t.pid,
+            pid: pid(t),
             tid,
             args: MetaArgs::Name { name: &t.name },
         };
@@ -177,7 +193,7 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
         let order = Metadata {
             name: "thread_sort_index",
             ph: "M",
-            pid: t.pid,
+            pid: pid(t),
             tid,
             args: MetaArgs::SortIndex { sort_index: i },
         };
@@ -202,15 +218,108 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
                 ph: "X",
                 ts: Micros(p.start),
                 dur: Micros(p.end - p.start),
-                pid: t.pid,
+                pid: pid(t),
                 tid,
                 args,
             };
             events.item(w, &span)?;
         }
     }
+    flows(profile, &tids, w, &mut events)?;
     w.write_all(b"\n]}\n")?;
     w.flush()
+}
+
+/// A flow event (`"ph":"s"` or `"f"`): one end of a message's arrow.
+#[derive(Serialize)]
+struct Flow {
+    name: &'static str,
+    cat: &'static str,
+    ph: &'static str,
+    id: usize,
+    ts: Micros,
+    pid: u32,
+    tid: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bp: Option<&'static str>,
+    args: FlowArgs,
+}
+
+/// A message's figures, on both ends of its arrow.
+#[derive(Serialize)]
+struct FlowArgs {
+    from: u32,
+    to: u32,
+    tag: i32,
+    bytes: u64,
+}
+
+/// One arrow per paired MPI message (see [`Profile::mpi_messages`]), from
+/// the middle of its send call to the middle of the call that completed
+/// its receive: each end inside its call's slice, which it binds to.
+fn flows(profile: &Profile, tids: &[u64], w: &mut dyn Write, events: &mut Lines) -> io::Result<()> {
+    if profile.mpi.iter().all(|m| m.messages.is_empty()) {
+        return Ok(());
+    }
+    let mut index: HashMap<(u32, u64), usize> = HashMap::new();
+    for (i, t) in profile.threads.iter().enumerate() {
+        index.entry((t.rank.unwrap_or(u32::MAX), t.id)).or_insert(i);
+    }
+    let find = |rank: u32, id: u64| index.get(&(rank, id)).copied();
+    let mid = |a: u64, b: u64| a + b.saturating_sub(a) / 2;
+    for (k, m) in profile.mpi_messages().paired.iter().enumerate() {
+        let (Some(s), Some(r)) = (find(m.from, m.send_thread), find(m.to, m.recv_thread)) else {
+            continue;
+        };
+        let args = || FlowArgs {
+            from: m.from,
+            to: m.to,
+            tag: m.tag,
+            bytes: m.bytes,
+        };
+        let (st, rt) = (&profile.threads[s], &profile.threads[r]);
+        let start = Flow {
+            name: "MPI message",
+            cat: "mpi",
+            ph: "s",
+            id: k,
+            ts: Micros(mid(m.send_start_ns, m.send_end_ns)),
+            pid: pid(st),
+            tid: tids[s],
+            bp: None,
+            args: args(),
+        };
+        events.item(w, &start)?;
+        let end = Flow {
+            name: "MPI message",
+            cat: "mpi",
+            ph: "f",
+            id: k,
+            ts: Micros(mid(m.recv_start_ns, m.recv_end_ns)),
+            pid: pid(rt),
+            tid: tids[r],
+            bp: Some("e"),
+            args: args(),
+        };
+        events.item(w, &end)?;
+    }
+    Ok(())
+}
+
+/// The trace's `pid` of a thread: its rank + 1 for a thread of an MPI
+/// rank (one process per rank, whatever the processes' ids; 0 is left
+/// out, the idle process to some viewers), else its process id.
+fn pid(t: &crate::ThreadProfile) -> u32 {
+    t.rank.map_or(t.pid, |r| r.saturating_add(1))
+}
+
+/// The host of rank `r` (from [`Profile::mpi`]), or the profile's.
+fn rank_host(profile: &Profile, r: u32) -> &str {
+    profile
+        .mpi
+        .iter()
+        .find(|m| m.rank == r)
+        .map_or(profile.meta.host.as_str(), |m| m.host.as_str())
 }
 
 /// The `tid` of every thread: its id, or a fresh number when another thread
@@ -229,10 +338,10 @@ fn tids(profile: &Profile) -> Vec<u64> {
         .iter()
         .map(|t| {
             let mut tid = t.id;
-            if !used.insert((t.pid, tid)) {
+            if !used.insert((pid(t), tid)) {
                 tid = next;
                 next += 1;
-                used.insert((t.pid, tid));
+                used.insert((pid(t), tid));
             }
             tid
         })

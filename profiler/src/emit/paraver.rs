@@ -95,31 +95,107 @@ pub fn write_row(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
 
 /// Where every thread of the profile goes in Paraver's object model.
 struct Layout {
-    /// Per task: its pid and the indices of its threads in the profile.
-    tasks: Vec<(u32, Vec<usize>)>,
+    /// Per task: its label and the indices of its threads in the profile.
+    tasks: Vec<(String, Vec<usize>)>,
     /// Per thread of the profile: (task, thread in task), both 1-based.
     place: Vec<(usize, usize)>,
+    /// Per thread of the profile: its CPU, 1-based.
+    cpu: Vec<usize>,
+    /// The nodes' names and, per node, its CPUs' count.
+    nodes: Vec<(String, usize)>,
+    /// Per task: its node, 1-based.
+    task_node: Vec<usize>,
 }
 
 impl Layout {
+    /// One task per MPI rank when the threads have ranks, else per process;
+    /// one node per host in an MPI profile (else one, named after the
+    /// program); one CPU per thread, numbered node by node.
     fn new(profile: &Profile) -> Layout {
-        let mut tasks: Vec<(u32, Vec<usize>)> = Vec::new();
-        let mut task_of: HashMap<u32, usize> = HashMap::new();
+        let program = names::label(&profile.meta.program);
+        let program = if program.is_empty() {
+            "node".to_owned()
+        } else {
+            program
+        };
+        let by_rank = profile.threads.iter().any(|t| t.rank.is_some());
+        let host_of = |rank: Option<u32>| -> String {
+            let host = rank
+                .and_then(|r| profile.mpi.iter().find(|m| m.rank == r))
+                .map_or(profile.meta.host.as_str(), |m| m.host.as_str());
+            let host = names::label(host);
+            if host.is_empty() {
+                "host".to_owned()
+            } else {
+                host
+            }
+        };
+        let mut tasks: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut task_of: HashMap<(Option<u32>, u32), usize> = HashMap::new();
+        let mut task_node = Vec::new();
+        let mut nodes: Vec<(String, usize)> = Vec::new();
         let mut place = Vec::with_capacity(profile.threads.len());
         for (i, t) in profile.threads.iter().enumerate() {
-            let k = *task_of.entry(t.pid).or_insert_with(|| {
-                tasks.push((t.pid, Vec::new()));
+            let key = if by_rank {
+                (t.rank, if t.rank.is_some() { 0 } else { t.pid })
+            } else {
+                (None, t.pid)
+            };
+            let k = *task_of.entry(key).or_insert_with(|| {
+                let (label, node) = match (by_rank, t.rank) {
+                    (true, Some(r)) => {
+                        let host = host_of(Some(r));
+                        (format!("rank {r} @ {host}"), host)
+                    }
+                    (true, None) => ("ranks merged".to_owned(), host_of(None)),
+                    (false, _) => (format!("{program} (pid {})", t.pid), program.clone()),
+                };
+                let n = match nodes.iter().position(|(name, _)| *name == node) {
+                    Some(n) => n,
+                    None => {
+                        nodes.push((node, 0));
+                        nodes.len() - 1
+                    }
+                };
+                task_node.push(n + 1);
+                tasks.push((label, Vec::new()));
                 tasks.len() - 1
             });
             tasks[k].1.push(i);
+            nodes[task_node[k] - 1].1 += 1;
             place.push((k + 1, tasks[k].1.len()));
         }
-        Layout { tasks, place }
+        if nodes.is_empty() {
+            nodes.push((program, 0));
+        }
+        // CPUs numbered node by node, threads in profile order within one.
+        let mut first_cpu = Vec::with_capacity(nodes.len());
+        let mut at = 0;
+        for (_, n) in &nodes {
+            first_cpu.push(at);
+            at += n;
+        }
+        let mut next = first_cpu.clone();
+        let cpu = place
+            .iter()
+            .map(|&(task, _)| {
+                let n = task_node[task - 1] - 1;
+                next[n] += 1;
+                next[n]
+            })
+            .collect();
+        Layout {
+            tasks,
+            place,
+            cpu,
+            nodes,
+            task_node,
+        }
     }
 
-    /// Number of CPUs: one per thread (at least one).
-    fn cpus(&self) -> usize {
-        self.place.len().max(1)
+    /// Every node's CPU count (at least one each).
+    fn node_cpus(&self) -> Vec<usize> {
+        self.nodes.iter().map(|(_, n)| (*n).max(1)).collect()
     }
 }
 
@@ -138,11 +214,35 @@ enum Kind {
     State { end: u64, state: u8 },
     /// A user-function event.
     Event { value: u64 },
+    /// An MPI event.
+    Mpi { ty: u32, value: u32 },
+    /// A message (sent at `time` by `thread`).
+    Comm {
+        psend: u64,
+        to: u32,
+        lrecv: u64,
+        precv: u64,
+        size: u64,
+        tag: i32,
+    },
+}
+
+impl Kind {
+    /// The order of records at equal times on one thread: states, then
+    /// events, then messages.
+    fn rank(&self) -> u8 {
+        match self {
+            Kind::State { .. } => 0,
+            Kind::Event { .. } | Kind::Mpi { .. } => 1,
+            Kind::Comm { .. } => 2,
+        }
+    }
 }
 
 /// Writes the `.prv` body.
 fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
-    let end = timeline::end_ns(profile);
+    let mpi = MpiTimeline::new(profile);
+    let end = timeline::end_ns(profile).max(mpi.end);
     let appl = if layout.tasks.is_empty() {
         // A trace needs an object: one task of one thread, with no records.
         "1(1:1)".to_owned()
@@ -150,26 +250,31 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
         let per_task: Vec<String> = layout
             .tasks
             .iter()
-            .map(|(_, threads)| format!("{}:1", threads.len()))
+            .zip(&layout.task_node)
+            .map(|((_, threads), node)| format!("{}:{node}", threads.len()))
             .collect();
         format!("{}({})", layout.tasks.len(), per_task.join(","))
     };
+    let cpus: Vec<String> = layout.node_cpus().iter().map(usize::to_string).collect();
     writeln!(
         w,
-        "#Paraver ({}):{end}_ns:1({}):1:{appl}",
+        "#Paraver ({}):{end}_ns:{}({}):1:{appl}",
         date(profile.meta.start_unix_s),
-        layout.cpus()
+        cpus.len(),
+        cpus.join(",")
     )?;
 
     let mut records: Vec<Record> = Vec::new();
     for (ti, t) in profile.threads.iter().enumerate() {
-        if t.timeline.is_empty() {
+        let calls = mpi.calls.get(&ti).map_or(&[][..], Vec::as_slice);
+        if t.timeline.is_empty() && calls.is_empty() {
             continue;
         }
         let thread = ti as u32;
         let placed = timeline::nest(t);
         // States: Running over the union of the top-level spans (touching
-        // ones merged, zero-length ones left out), Idle in between.
+        // ones merged, zero-length ones left out), Idle in between, and
+        // an MPI call's state over the call.
         let mut runs: Vec<(u64, u64)> = Vec::new();
         for p in placed.iter().filter(|p| p.depth == 0) {
             match runs.last_mut() {
@@ -178,22 +283,22 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
             }
         }
         runs.retain(|&(a, b)| b > a);
+        let mut base: Vec<(u64, u64, u8)> = Vec::new();
         let mut at = 0u64;
-        let mut state = |from: u64, to: u64, state: u8| {
-            if to > from {
-                records.push(Record {
-                    time: from,
-                    thread,
-                    kind: Kind::State { end: to, state },
-                });
-            }
-        };
         for (a, b) in runs {
-            state(at, a, IDLE);
-            state(a, b, RUNNING);
+            base.push((at, a, IDLE));
+            base.push((a, b, RUNNING));
             at = b;
         }
-        state(at, end, IDLE);
+        base.push((at, end, IDLE));
+        base.retain(|&(a, b, _)| b > a);
+        for (from, to, state) in overlay(&base, calls) {
+            records.push(Record {
+                time: from,
+                thread,
+                kind: Kind::State { end: to, state },
+            });
+        }
         for e in timeline::walk(&placed) {
             let value = match e {
                 Edge::Open(i) => u64::from(placed[i].site) + 1,
@@ -205,19 +310,40 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
                 kind: Kind::Event { value },
             });
         }
+        for c in calls {
+            let (ty, value) = mpi.code(c.site);
+            records.push(Record {
+                time: c.start,
+                thread,
+                kind: Kind::Mpi { ty, value },
+            });
+            records.push(Record {
+                time: c.end,
+                thread,
+                kind: Kind::Mpi { ty, value: 0 },
+            });
+        }
+    }
+    for m in &mpi.messages {
+        records.push(Record {
+            time: m.lsend,
+            thread: m.from,
+            kind: Kind::Comm {
+                psend: m.psend,
+                to: m.to,
+                lrecv: m.lrecv,
+                precv: m.precv,
+                size: m.size,
+                tag: m.tag,
+            },
+        });
     }
     // Stable: a thread's events keep their nesting order at equal times.
-    records.sort_by_key(|r| {
-        let kind = match r.kind {
-            Kind::State { .. } => 0u8,
-            Kind::Event { .. } => 1,
-        };
-        (r.time, r.thread, kind)
-    });
+    records.sort_by_key(|r| (r.time, r.thread, r.kind.rank()));
     for r in &records {
         let ti = r.thread as usize;
         let (task, thread) = layout.place[ti];
-        let cpu = ti + 1;
+        let cpu = layout.cpu[ti];
         match r.kind {
             Kind::State { end, state } => {
                 writeln!(w, "1:{cpu}:1:{task}:{thread}:{}:{end}:{state}", r.time)?
@@ -227,9 +353,276 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
                 "2:{cpu}:1:{task}:{thread}:{}:{USER_FUNCTION}:{value}",
                 r.time
             )?,
+            Kind::Mpi { ty, value } => {
+                writeln!(w, "2:{cpu}:1:{task}:{thread}:{}:{ty}:{value}", r.time)?
+            }
+            Kind::Comm {
+                psend,
+                to,
+                lrecv,
+                precv,
+                size,
+                tag,
+            } => {
+                let ri = to as usize;
+                let (rtask, rthread) = layout.place[ri];
+                let rcpu = layout.cpu[ri];
+                writeln!(
+                    w,
+                    "3:{cpu}:1:{task}:{thread}:{}:{psend}:{rcpu}:1:{rtask}:{rthread}:{lrecv}:{precv}:{size}:{tag}",
+                    r.time
+                )?
+            }
         }
     }
     w.flush()
+}
+
+/// `base` (a thread's Running and Idle intervals, in order, tiling the
+/// axis) with each MPI call's interval in its call's state.
+fn overlay(base: &[(u64, u64, u8)], calls: &[Call]) -> Vec<(u64, u64, u8)> {
+    let mut mpi: Vec<(u64, u64, u8)> = calls
+        .iter()
+        .filter(|c| c.end > c.start)
+        .map(|c| (c.start, c.end, c.state))
+        .collect();
+    mpi.sort_unstable();
+    // Calls do not overlap on a thread; clip any that would.
+    let mut clipped: Vec<(u64, u64, u8)> = Vec::with_capacity(mpi.len());
+    for (a, b, st) in mpi {
+        let a = clipped.last().map_or(a, |l| a.max(l.1));
+        if b > a {
+            clipped.push((a, b, st));
+        }
+    }
+    let mut out = Vec::with_capacity(base.len() + 2 * clipped.len());
+    let mut k = 0;
+    for &(a, b, st) in base {
+        let mut at = a;
+        while at < b {
+            while k < clipped.len() && clipped[k].1 <= at {
+                k += 1;
+            }
+            match clipped.get(k) {
+                Some(&(ca, cb, cs)) if ca < b => {
+                    if ca > at {
+                        out.push((at, ca, st));
+                        at = ca;
+                    }
+                    let to = cb.min(b);
+                    out.push((at, to, cs));
+                    at = to;
+                }
+                _ => {
+                    out.push((at, b, st));
+                    at = b;
+                }
+            }
+        }
+    }
+    // Touching pieces of one state make one interval.
+    let mut merged: Vec<(u64, u64, u8)> = Vec::with_capacity(out.len());
+    for piece in out {
+        match merged.last_mut() {
+            Some(l) if l.1 == piece.0 && l.2 == piece.2 => l.1 = piece.1,
+            _ => merged.push(piece),
+        }
+    }
+    merged
+}
+
+/// Extrae's MPI event types: point-to-point, collective, other.
+pub const MPI_POINT_TO_POINT: u32 = 50_000_001;
+/// See [`MPI_POINT_TO_POINT`].
+pub const MPI_COLLECTIVE: u32 = 50_000_002;
+/// See [`MPI_POINT_TO_POINT`].
+pub const MPI_OTHER: u32 = 50_000_003;
+
+/// Extrae's states for MPI calls (with Idle 0 and Running 1).
+const MPI_STATES: [(u8, &str, &str); 7] = [
+    (3, "Waiting a message", "{235,0,0}"),
+    (4, "Blocking Send", "{255,0,174}"),
+    (5, "Synchronization", "{179,0,0}"),
+    (6, "Test/Probe", "{0,255,0}"),
+    (8, "Wait/WaitAll", "{255,255,0}"),
+    (10, "Immediate Send", "{172,174,41}"),
+    (11, "Immediate Receive", "{255,144,26}"),
+];
+/// More of Extrae's states for MPI calls.
+const MORE_MPI_STATES: [(u8, &str, &str); 2] = [
+    (13, "Group Communication", "{255,144,26}"),
+    (15, "Others", "{0,255,255}"),
+];
+
+/// Extrae's encoding of the MPI routines: (routine, event type, value,
+/// state). Routines not listed are type [`MPI_OTHER`] with values from
+/// [`FIRST_UNLISTED`], state 15 (Others).
+const ROUTINES: [(&str, u32, u32, u8); 32] = [
+    ("MPI_Send", MPI_POINT_TO_POINT, 1, 4),
+    ("MPI_Recv", MPI_POINT_TO_POINT, 2, 3),
+    ("MPI_Isend", MPI_POINT_TO_POINT, 3, 10),
+    ("MPI_Irecv", MPI_POINT_TO_POINT, 4, 11),
+    ("MPI_Wait", MPI_POINT_TO_POINT, 5, 8),
+    ("MPI_Waitall", MPI_POINT_TO_POINT, 6, 8),
+    ("MPI_Bcast", MPI_COLLECTIVE, 7, 13),
+    ("MPI_Barrier", MPI_COLLECTIVE, 8, 5),
+    ("MPI_Reduce", MPI_COLLECTIVE, 9, 13),
+    ("MPI_Allreduce", MPI_COLLECTIVE, 10, 13),
+    ("MPI_Alltoall", MPI_COLLECTIVE, 11, 13),
+    ("MPI_Alltoallv", MPI_COLLECTIVE, 12, 13),
+    ("MPI_Gather", MPI_COLLECTIVE, 13, 13),
+    ("MPI_Gatherv", MPI_COLLECTIVE, 14, 13),
+    ("MPI_Scatter", MPI_COLLECTIVE, 15, 13),
+    ("MPI_Scatterv", MPI_COLLECTIVE, 16, 13),
+    ("MPI_Allgather", MPI_COLLECTIVE, 17, 13),
+    ("MPI_Allgatherv", MPI_COLLECTIVE, 18, 13),
+    ("MPI_Comm_dup", MPI_OTHER, 22, 15),
+    ("MPI_Comm_split", MPI_OTHER, 23, 15),
+    ("MPI_Scan", MPI_COLLECTIVE, 30, 13),
+    ("MPI_Init", MPI_OTHER, 31, 15),
+    ("MPI_Finalize", MPI_OTHER, 32, 15),
+    ("MPI_Bsend", MPI_POINT_TO_POINT, 33, 4),
+    ("MPI_Ssend", MPI_POINT_TO_POINT, 34, 4),
+    ("MPI_Rsend", MPI_POINT_TO_POINT, 35, 4),
+    ("MPI_Test", MPI_POINT_TO_POINT, 39, 6),
+    ("MPI_Sendrecv", MPI_POINT_TO_POINT, 41, 3),
+    ("MPI_Waitany", MPI_POINT_TO_POINT, 59, 8),
+    ("MPI_Probe", MPI_POINT_TO_POINT, 61, 6),
+    ("MPI_Iprobe", MPI_POINT_TO_POINT, 62, 6),
+    ("MPI_Reduce_scatter", MPI_COLLECTIVE, 80, 13),
+];
+
+/// The first value of the routines [`ROUTINES`] does not list.
+const FIRST_UNLISTED: u32 = 1000;
+
+/// One MPI call on a thread, for the states and events.
+struct Call {
+    start: u64,
+    end: u64,
+    site: u32,
+    state: u8,
+}
+
+/// One paired message, its threads as indices into the profile's.
+struct Msg {
+    from: u32,
+    to: u32,
+    lsend: u64,
+    psend: u64,
+    lrecv: u64,
+    precv: u64,
+    size: u64,
+    tag: i32,
+}
+
+/// The MPI side of the trace: every thread's MPI calls and the paired
+/// messages, from [`Profile::mpi`].
+#[derive(Default)]
+struct MpiTimeline {
+    /// By thread (index into the profile's threads).
+    calls: HashMap<usize, Vec<Call>>,
+    messages: Vec<Msg>,
+    /// The latest time of any call or message.
+    end: u64,
+    /// Each routine site's (type, value, state).
+    codes: HashMap<u32, (u32, u32, u8)>,
+    /// The routines outside [`ROUTINES`]: (value, name).
+    unlisted: Vec<(u32, String)>,
+    /// Which event types occur.
+    types: Vec<u32>,
+}
+
+impl MpiTimeline {
+    fn new(profile: &Profile) -> MpiTimeline {
+        let mut out = MpiTimeline::default();
+        if profile.mpi.iter().all(|m| m.timeline.is_empty()) {
+            return out;
+        }
+        let mut index: HashMap<(u32, u64), usize> = HashMap::new();
+        for (i, t) in profile.threads.iter().enumerate() {
+            index.entry((t.rank.unwrap_or(u32::MAX), t.id)).or_insert(i);
+        }
+        let find = |rank: u32, id: u64| {
+            index
+                .get(&(rank, id))
+                .or_else(|| index.get(&(u32::MAX, id)))
+                .copied()
+        };
+        for m in &profile.mpi {
+            for c in &m.timeline {
+                let Some(ti) = find(m.rank, c.thread) else {
+                    continue;
+                };
+                let code = out.code_of(profile, c.site);
+                out.calls.entry(ti).or_default().push(Call {
+                    start: c.start_ns,
+                    end: c.end_ns.max(c.start_ns),
+                    site: c.site,
+                    state: code.2,
+                });
+                out.end = out.end.max(c.end_ns);
+            }
+        }
+        for c in out.calls.values_mut() {
+            c.sort_by_key(|c| (c.start, c.end));
+        }
+        for m in profile.mpi_messages().paired {
+            let (Some(from), Some(to)) = (find(m.from, m.send_thread), find(m.to, m.recv_thread))
+            else {
+                continue;
+            };
+            out.messages.push(Msg {
+                from: from as u32,
+                to: to as u32,
+                lsend: m.send_start_ns,
+                psend: m.send_end_ns,
+                lrecv: m.recv_posted_ns,
+                precv: m.recv_end_ns,
+                size: m.bytes,
+                tag: m.tag,
+            });
+        }
+        out.types.sort_unstable();
+        out.types.dedup();
+        out
+    }
+
+    /// The (type, value, state) of a routine's site, numbering unlisted
+    /// routines as they come.
+    fn code_of(&mut self, profile: &Profile, site: u32) -> (u32, u32, u8) {
+        if let Some(&c) = self.codes.get(&site) {
+            return c;
+        }
+        let name = profile.site(site).map_or("", |s| s.name.as_str());
+        let code = match ROUTINES.iter().find(|r| r.0 == name) {
+            Some(&(_, ty, value, state)) => (ty, value, state),
+            None => {
+                let value = match self.unlisted.iter().find(|(_, n)| n == name) {
+                    Some(&(v, _)) => v,
+                    None => {
+                        let v = FIRST_UNLISTED + self.unlisted.len() as u32;
+                        self.unlisted.push((v, names::label(name)));
+                        v
+                    }
+                };
+                (MPI_OTHER, value, 15)
+            }
+        };
+        self.types.push(code.0);
+        self.codes.insert(site, code);
+        code
+    }
+
+    /// The (type, value) of a routine's site.
+    fn code(&self, site: u32) -> (u32, u32) {
+        self.codes
+            .get(&site)
+            .map_or((MPI_OTHER, 0), |&(t, v, _)| (t, v))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
 }
 
 /// Writes the `.pcf` (the configuration: states and function names) of
@@ -260,13 +653,48 @@ THREAD_FUNC          State As Is
 STATES
 0    Idle
 1    Running
-
+",
+    )?;
+    let mpi = MpiTimeline::new(profile);
+    let mpi_states = || MPI_STATES.iter().chain(&MORE_MPI_STATES);
+    if !mpi.is_empty() {
+        for (n, label, _) in mpi_states() {
+            writeln!(w, "{n:<4} {label}")?;
+        }
+    }
+    w.write_all(
+        b"
 STATES_COLOR
 0    {117,195,255}
 1    {0,0,255}
-
 ",
     )?;
+    if !mpi.is_empty() {
+        for (n, _, colour) in mpi_states() {
+            writeln!(w, "{n:<4} {colour}")?;
+        }
+    }
+    writeln!(w)?;
+    if !mpi.is_empty() {
+        for (ty, label) in [
+            (MPI_POINT_TO_POINT, "MPI Point-to-point"),
+            (MPI_COLLECTIVE, "MPI Collective Comm"),
+            (MPI_OTHER, "MPI Other"),
+        ] {
+            writeln!(w, "EVENT_TYPE\n0    {ty}    {label}\nVALUES")?;
+            for &(name, t, v, _) in &ROUTINES {
+                if t == ty {
+                    writeln!(w, "{v:<6} {name}")?;
+                }
+            }
+            if ty == MPI_OTHER {
+                for (v, name) in &mpi.unlisted {
+                    writeln!(w, "{v:<6} {name}")?;
+                }
+            }
+            writeln!(w, "0      Outside MPI\n")?;
+        }
+    }
     writeln!(
         w,
         "EVENT_TYPE\n0    {USER_FUNCTION}    User function\nVALUES"
@@ -324,26 +752,33 @@ fn function_names(profile: &Profile) -> Vec<String> {
 /// Writes the `.row` object names.
 fn row_names(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
     let program = names::label(&profile.meta.program);
-    let node = if program.is_empty() {
+    let appl = if program.is_empty() {
         "node".to_owned()
     } else {
-        program.clone()
+        program
     };
-    let cpus = layout.cpus();
-    writeln!(w, "LEVEL CPU SIZE {cpus}")?;
-    for c in 1..=cpus {
-        writeln!(w, "{c}.{node}")?;
+    let cpus = layout.node_cpus();
+    writeln!(w, "LEVEL CPU SIZE {}", cpus.iter().sum::<usize>())?;
+    let mut c = 0;
+    for ((name, _), n) in layout.nodes.iter().zip(&cpus) {
+        for _ in 0..*n {
+            c += 1;
+            writeln!(w, "{c}.{name}")?;
+        }
     }
-    writeln!(w, "\nLEVEL NODE SIZE 1\n{node}\n")?;
-    writeln!(w, "LEVEL APPL SIZE 1\n{node}\n")?;
+    writeln!(w, "\nLEVEL NODE SIZE {}", layout.nodes.len())?;
+    for (name, _) in &layout.nodes {
+        writeln!(w, "{name}")?;
+    }
+    writeln!(w, "\nLEVEL APPL SIZE 1\n{appl}\n")?;
     if layout.tasks.is_empty() {
-        writeln!(w, "LEVEL TASK SIZE 1\n{node}\n")?;
+        writeln!(w, "LEVEL TASK SIZE 1\n{appl}\n")?;
         writeln!(w, "LEVEL THREAD SIZE 1\nTHREAD 1.1.1 (no threads)")?;
         return w.flush();
     }
     writeln!(w, "LEVEL TASK SIZE {}", layout.tasks.len())?;
-    for (pid, _) in &layout.tasks {
-        writeln!(w, "{node} (pid {pid})")?;
+    for (label, _) in &layout.tasks {
+        writeln!(w, "{label}")?;
     }
     writeln!(w, "\nLEVEL THREAD SIZE {}", profile.threads.len())?;
     for (t, (task, thread)) in profile.threads.iter().zip(&layout.place) {

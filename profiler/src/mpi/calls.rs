@@ -12,16 +12,20 @@
 //! or an immediate receive, the receive buffer. Point-to-point sends also
 //! count in the communication matrix, per destination rank.
 
+use std::hash::{Hash, Hasher};
 use std::mem::size_of_val;
 
 use mpi::collective::{CommunicatorCollectives, Operation, Root};
 use mpi::datatype::{Equivalence, Partition, PartitionMut};
 use mpi::point_to_point::{Destination, Source, Status};
+use mpi::raw::AsRaw;
 use mpi::request::{Request, Scope};
-use mpi::topology::{AnyProcess, Process, Rank};
+use mpi::topology::{
+    AnyProcess, AsCommunicator, Communicator, Group, Process, Rank, SimpleCommunicator,
+};
 use mpi::{Count, Tag};
 
-use super::tally;
+use super::tally::{self, Message};
 use crate::site::Site;
 
 /// Declares the static call site of each routine.
@@ -54,32 +58,64 @@ routines! {
 }
 
 /// What one call moved.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub(super) struct Moved {
     pub(super) sent: u64,
     pub(super) received: u64,
-    /// The destination of a point-to-point send.
+    /// The destination of a point-to-point send (its world rank).
     pub(super) to: Option<u32>,
-    /// The source of a point-to-point receive.
+    /// The source of a point-to-point receive (its world rank).
     pub(super) from: Option<u32>,
+    /// What it did to a message, for the timeline.
+    pub(super) message: Message,
 }
 
 /// Runs `f` as a call of the routine of `site`, recorded under the calling
-/// scope with what it moved (known once it returned).
+/// scope with what it moved (known once it returned), and in timeline mode
+/// on the timeline with its message.
 pub(super) fn call<R>(site: &'static Site, f: impl FnOnce() -> (R, Moved)) -> R {
     let caller = crate::recorder::current_site();
+    let order = tally::next_order();
     let guard = crate::recorder::enter(site);
     let (r, moved) = f();
-    drop(guard);
-    tally::add(
-        site.literal_name(),
+    let timed = guard
+        .close_logged(site)
+        .filter(|_| crate::recorder::timeline_on());
+    tally::add(&tally::Call {
+        routine: site.literal_name(),
+        site: site.id(),
         caller,
-        moved.sent,
-        moved.received,
-        moved.to,
-        moved.from,
-    );
+        sent: moved.sent,
+        received: moved.received,
+        to: moved.to,
+        from: moved.from,
+        timed,
+        message: &moved.message,
+        order,
+    });
     r
+}
+
+/// Rank `rank` of `comm` in `MPI_COMM_WORLD`, and the communicator's
+/// number (see [`MessageSide::comm`](crate::profile::MessageSide::comm)):
+/// 0 for `MPI_COMM_WORLD`, else a hash of its members' world ranks (the
+/// same on every member; two communicators of the same members, a
+/// duplicate, share it).
+fn in_world<C: Communicator + ?Sized>(comm: &C, rank: Rank) -> (Option<u32>, u32) {
+    let world = SimpleCommunicator::world();
+    if comm.as_raw() == world.as_raw() {
+        return (u32::try_from(rank).ok(), 0);
+    }
+    let all: Vec<Rank> = (0..comm.size()).collect();
+    let ranks = comm.group().translate_ranks(&all, &world.group());
+    let mut h = std::hash::DefaultHasher::new();
+    ranks.hash(&mut h);
+    let id = (h.finish() as u32).max(1);
+    let peer = usize::try_from(rank)
+        .ok()
+        .and_then(|r| ranks.get(r).copied().flatten())
+        .and_then(|r| u32::try_from(r).ok());
+    (peer, id)
 }
 
 fn bytes<T: ?Sized>(buf: &T) -> u64 {
@@ -309,6 +345,16 @@ pub trait MpiPointToPoint {
         &self,
         scope: S,
         buf: &'a [T],
+    ) -> Request<'a, [T], S> {
+        self.mpi_isend_with_tag(scope, buf, 0)
+    }
+
+    /// `MPI_Isend` of `buf` to this process with `tag`.
+    fn mpi_isend_with_tag<'a, T: Equivalence, S: Scope<'a>>(
+        &self,
+        scope: S,
+        buf: &'a [T],
+        tag: Tag,
     ) -> Request<'a, [T], S>;
 
     /// `MPI_Irecv` from this process into `buf` (any tag); complete it with
@@ -322,18 +368,11 @@ pub trait MpiPointToPoint {
 
 impl MpiPointToPoint for Process<'_> {
     fn mpi_send_with_tag<T: Equivalence>(&self, buf: &[T], tag: Tag) {
-        let to = u32::try_from(self.rank()).ok();
         let n = bytes(buf);
+        let moved = sent(self, n, tag);
         call(&SEND, || {
             self.send_with_tag(buf, tag);
-            (
-                (),
-                Moved {
-                    sent: n,
-                    to,
-                    ..Moved::default()
-                },
-            )
+            ((), moved)
         })
     }
 
@@ -345,22 +384,16 @@ impl MpiPointToPoint for Process<'_> {
         recv_vec(self)
     }
 
-    fn mpi_isend<'a, T: Equivalence, S: Scope<'a>>(
+    fn mpi_isend_with_tag<'a, T: Equivalence, S: Scope<'a>>(
         &self,
         scope: S,
         buf: &'a [T],
+        tag: Tag,
     ) -> Request<'a, [T], S> {
-        let to = u32::try_from(self.rank()).ok();
         let n = bytes(buf);
+        let moved = sent(self, n, tag);
         call(&ISEND, || {
-            (
-                self.immediate_send(scope, buf),
-                Moved {
-                    sent: n,
-                    to,
-                    ..Moved::default()
-                },
-            )
+            (self.immediate_send_with_tag(scope, buf, tag), moved)
         })
     }
 
@@ -370,12 +403,21 @@ impl MpiPointToPoint for Process<'_> {
         buf: &'a mut [T],
     ) -> Request<'a, [T], S> {
         let n = bytes(buf);
-        let from = u32::try_from(self.rank()).ok();
+        let (from, comm) = in_world(self.as_communicator(), self.rank());
         call(&IRECV, || {
             let request = self.immediate_receive_into(scope, buf);
+            let message = match from {
+                Some(from) => Message::PostReceive {
+                    request: request.as_raw().0 as usize,
+                    from,
+                    comm,
+                },
+                None => Message::None,
+            };
             let moved = Moved {
                 received: n,
                 from,
+                message,
                 ..Moved::default()
             };
             (request, moved)
@@ -412,12 +454,23 @@ impl MpiAnySource for AnyProcess<'_> {
     }
 }
 
+/// What a send of `n` bytes with `tag` to `to` moves.
+fn sent(to: &Process<'_>, n: u64, tag: Tag) -> Moved {
+    let (to, comm) = in_world(to.as_communicator(), to.rank());
+    Moved {
+        sent: n,
+        to,
+        message: to.map_or(Message::None, |to| Message::Send { to, tag, comm }),
+        ..Moved::default()
+    }
+}
+
 /// `MPI_Recv` from `source` into `buf`, recorded with the bytes received
 /// and the rank they came from.
 fn recv_into<S: Source, T: Equivalence>(source: &S, buf: &mut [T]) -> Status {
     call(&RECV, || {
         let status = source.receive_into(buf);
-        let moved = received(received_bytes::<T>(&status), &status);
+        let moved = received(source, received_bytes::<T>(&status), &status);
         (status, moved)
     })
 }
@@ -426,16 +479,22 @@ fn recv_into<S: Source, T: Equivalence>(source: &S, buf: &mut [T]) -> Status {
 fn recv_vec<S: Source, T: Equivalence>(source: &S) -> (Vec<T>, Status) {
     call(&RECV, || {
         let (v, status) = source.receive_vec::<T>();
-        let moved = received(bytes(&v[..]), &status);
+        let moved = received(source, bytes(&v[..]), &status);
         ((v, status), moved)
     })
 }
 
-/// What a receive of `n` bytes with `status` moved.
-fn received(n: u64, status: &Status) -> Moved {
+/// What a receive of `n` bytes from `source` with `status` moved.
+fn received<S: Source>(source: &S, n: u64, status: &Status) -> Moved {
+    let (from, comm) = in_world(source.as_communicator(), status.source_rank());
     Moved {
         received: n,
-        from: u32::try_from(status.source_rank()).ok(),
+        from,
+        message: from.map_or(Message::None, |from| Message::Receive {
+            from,
+            tag: status.tag(),
+            comm,
+        }),
         ..Moved::default()
     }
 }
@@ -446,20 +505,41 @@ fn received_bytes<T: Equivalence>(status: &Status) -> u64 {
     u64::try_from(count).unwrap_or(0) * std::mem::size_of::<T>() as u64
 }
 
-/// `MPI_Wait` for one immediate send or receive.
+/// `MPI_Wait` for one immediate send or receive (in timeline mode, the
+/// receive of an immediate receive is placed at its wait).
 pub fn mpi_wait<'a, D: ?Sized + 'a, S: Scope<'a>>(request: Request<'a, D, S>) -> Status {
-    call(&WAIT, || (request.wait(), Moved::default()))
+    call(&WAIT, || {
+        let raw = request.as_raw().0 as usize;
+        let status = request.wait();
+        let moved = Moved {
+            message: Message::Complete(vec![(raw, status.tag())]),
+            ..Moved::default()
+        };
+        (status, moved)
+    })
 }
 
 /// `MPI_Waitall` for several immediate sends or receives (waited for in
-/// turn, as one call).
+/// turn, as one call; in timeline mode, the receives of immediate receives
+/// are placed at it).
 pub fn mpi_waitall<'a, D: ?Sized + 'a, S: Scope<'a>>(
     requests: impl IntoIterator<Item = Request<'a, D, S>>,
 ) -> Vec<Status> {
     call(&WAITALL, || {
-        (
-            requests.into_iter().map(Request::wait).collect(),
-            Moved::default(),
-        )
+        let mut done = Vec::new();
+        let statuses = requests
+            .into_iter()
+            .map(|r| {
+                let raw = r.as_raw().0 as usize;
+                let status = r.wait();
+                done.push((raw, status.tag()));
+                status
+            })
+            .collect();
+        let moved = Moved {
+            message: Message::Complete(done),
+            ..Moved::default()
+        };
+        (statuses, moved)
     })
 }

@@ -36,6 +36,7 @@
 //!   and, for point-to-point sends, to the communication matrix.
 
 mod calls;
+mod clock;
 mod ranks;
 mod session;
 mod tally;

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::clock::Timebase;
 use super::tally::Tally;
-use crate::profile::{MpiCall, MpiTraffic, Profile, RankMpi, RankThread};
+use crate::profile::{MessageSide, MpiCall, MpiSpan, MpiTraffic, Profile, RankMpi, RankThread};
 
 /// Whether a site is an MPI routine's (see `tally::site`).
 fn is_mpi(profile: &Profile, site: u32) -> bool {
@@ -74,4 +75,51 @@ pub(super) fn rank_mpi(profile: &Profile, tally: &Tally, rank: u32) -> RankMpi {
     sent.sort_by_key(|s| s.to);
     out.sent = sent;
     out
+}
+
+/// Adds the timeline records of the tally to a rank's figures, their
+/// times converted with `base`: the MPI calls, and the message sides
+/// numbered in the order they were posted per (direction, peer, tag,
+/// communicator), the order MPI matches them in.
+pub(super) fn add_timeline(out: &mut RankMpi, tally: &Tally, base: &Timebase) {
+    out.timeline = tally
+        .calls
+        .iter()
+        .map(|c| MpiSpan {
+            thread: c.thread,
+            site: c.site,
+            start_ns: base.local_ns(c.start),
+            end_ns: base.local_ns(c.end),
+        })
+        .collect();
+    let mut sides: Vec<_> = tally.sides.iter().collect();
+    sides.sort_by_key(|s| s.order);
+    let mut next: HashMap<(bool, u32, i32, u32), u64> = HashMap::new();
+    let mut numbered: Vec<(u64, MessageSide)> = sides
+        .into_iter()
+        .map(|s| {
+            let key = (
+                s.direction == crate::profile::Direction::Send,
+                s.peer,
+                s.tag,
+                s.comm,
+            );
+            let seq = next.entry(key).or_insert(0);
+            let side = MessageSide {
+                direction: s.direction,
+                call: s.call,
+                peer: s.peer,
+                tag: s.tag,
+                comm: s.comm,
+                bytes: s.bytes,
+                seq: *seq,
+                posted_ns: base.local_ns(s.posted),
+            };
+            *seq += 1;
+            (u64::from(s.call), side)
+        })
+        .collect();
+    // Listed by the call they belong to, as the calls are.
+    numbered.sort_by_key(|&(call, _)| call);
+    out.messages = numbered.into_iter().map(|(_, s)| s).collect();
 }

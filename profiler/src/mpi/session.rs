@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use mpi::Count;
 use mpi::collective::Root;
 use mpi::datatype::PartitionMut;
-use mpi::topology::Communicator;
+use mpi::topology::{Communicator, SimpleCommunicator};
 
-use super::{ranks, tally};
+use super::{clock, ranks, tally};
 use crate::error::Error;
 use crate::profile::{MpiRun, Profile, RankMerge};
 
@@ -70,6 +70,14 @@ impl Session {
         inner.print_report = false;
         let _ = tally::take();
         let guard = inner.start();
+        // In timeline mode, the first clock estimate, on a communicator of
+        // the profiler's own so that no message of the program's can match.
+        let sync = crate::recorder::timeline_on().then(|| {
+            let comm = world.duplicate();
+            let start = clock::exchange(&comm);
+            (comm, start)
+        });
+        let epoch_tick = guard.epoch_tick().unwrap_or_else(crate::clock::epoch_ticks);
         SessionGuard {
             world,
             guard: Some(guard),
@@ -77,6 +85,8 @@ impl Session {
             per_rank,
             print_report,
             run: MpiRun::new(rank, ranks, library),
+            sync,
+            epoch_tick,
         }
     }
 }
@@ -93,6 +103,11 @@ pub struct SessionGuard<'w, C: Communicator> {
     per_rank: bool,
     print_report: bool,
     run: MpiRun,
+    /// In timeline mode: the profiler's communicator and the clock
+    /// readings taken at the start.
+    sync: Option<(SimpleCommunicator, clock::Readings)>,
+    /// The tick the session's timelines count from.
+    epoch_tick: u64,
 }
 
 impl<C: Communicator> std::fmt::Debug for SessionGuard<'_, C> {
@@ -125,7 +140,28 @@ impl<C: Communicator> SessionGuard<'_, C> {
         for t in &mut profile.threads {
             t.rank = Some(rank);
         }
-        profile.mpi = vec![ranks::rank_mpi(&profile, &tally::take(), rank)];
+        let tally = tally::take();
+        let mut figures = ranks::rank_mpi(&profile, &tally, rank);
+        if let Some((comm, start)) = self.sync.take() {
+            if mpi::environment::is_finalized() {
+                // Freeing it would call MPI after its end.
+                std::mem::forget(comm);
+            } else {
+                let base = clock::Timebase {
+                    conv: crate::clock::Conversion::from_ticks_per_second(
+                        profile.meta.ticks_per_second,
+                    ),
+                    epoch_tick: self.epoch_tick,
+                    epoch_unix_ns: (profile.meta.start_unix_s * 1e9).round().max(0.0) as u64,
+                    skew: clock::Skew::for_rank(rank),
+                };
+                let end = clock::exchange(&comm);
+                figures.clock = Some(clock::resolve(&comm, &base, &start, &end));
+                ranks::add_timeline(&mut figures, &tally, &base);
+                base.skew.apply(&mut profile);
+            }
+        }
+        profile.mpi = vec![figures];
         let mut own_error = None;
         if self.per_rank {
             if let Some(out) = &self.out {

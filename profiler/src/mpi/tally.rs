@@ -1,52 +1,195 @@
 //! What the MPI calls moved: bytes per routine and calling function, and
-//! point-to-point traffic per destination. Counts and times are the call
-//! tree's (an MPI call is a profiled scope); this adds what the tree cannot
-//! hold. MPI calls cost microseconds, so a lock here costs nothing worth
+//! point-to-point traffic per destination; in timeline mode, every call's
+//! times and every message's sides. Counts and times are the call tree's
+//! (an MPI call is a profiled scope); this adds what the tree cannot hold.
+//! MPI calls cost microseconds, so a lock here costs nothing worth
 //! measuring.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::fork::Lock;
+use crate::profile::Direction;
 use crate::site::{Site, SiteName};
 
 /// Bytes sent and received, and the peers of point-to-point calls, by
-/// (routine, raw site id of the caller); traffic by destination.
+/// (routine, raw site id of the caller); traffic by destination; the
+/// timeline records.
 #[derive(Default)]
 pub(super) struct Tally {
     pub(super) bytes: HashMap<(&'static str, Option<u32>), Moved>,
     pub(super) sent: HashMap<u32, (u64, u64)>,
+    /// Calls on the timeline, in the order they ended.
+    pub(super) calls: Vec<RawCall>,
+    /// Message sides, each naming its call in `calls`.
+    pub(super) sides: Vec<RawSide>,
+    /// Immediate receives posted and not yet completed, by request handle.
+    pending: HashMap<usize, Pending>,
 }
 
 /// Bytes sent and received, and the peers, of one routine and caller.
 pub(super) type Moved = (u64, u64, BTreeSet<u32>);
 
+/// One MPI call on the timeline, in clock ticks.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RawCall {
+    pub(super) thread: u64,
+    pub(super) site: u32,
+    pub(super) start: u64,
+    pub(super) end: u64,
+}
+
+/// One side of a message, its times in clock ticks.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct RawSide {
+    pub(super) direction: Direction,
+    pub(super) call: u32,
+    pub(super) peer: u32,
+    pub(super) tag: i32,
+    pub(super) comm: u32,
+    pub(super) bytes: u64,
+    pub(super) posted: u64,
+    /// The order the operation was posted in, in this process.
+    pub(super) order: u64,
+}
+
+/// An immediate receive waiting for its completion.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    peer: u32,
+    comm: u32,
+    bytes: u64,
+    posted: u64,
+    order: u64,
+}
+
+/// What one call did to a message, for the timeline.
+#[derive(Clone, Debug, Default)]
+pub(super) enum Message {
+    /// Nothing (a collective, a probe).
+    #[default]
+    None,
+    /// Sent one (blocking or immediate): to, tag, communicator.
+    Send { to: u32, tag: i32, comm: u32 },
+    /// Received one: from, tag, communicator.
+    Receive { from: u32, tag: i32, comm: u32 },
+    /// Posted an immediate receive (its request handle) from `from`.
+    PostReceive {
+        request: usize,
+        from: u32,
+        comm: u32,
+    },
+    /// Completed requests: handle, and the status's tag.
+    Complete(Vec<(usize, i32)>),
+}
+
 static TALLY: Lock<Option<Tally>> = Lock::new(None);
 
-/// Adds one call of `routine` made from `caller` (the raw site id of the
-/// innermost open scope), sending `sent` bytes (to `to`, for a
-/// point-to-point send) and receiving `received` bytes (from `from`, for a
-/// point-to-point receive).
-pub(super) fn add(
-    routine: &'static str,
-    caller: Option<u32>,
-    sent: u64,
-    received: u64,
-    to: Option<u32>,
-    from: Option<u32>,
-) {
+/// The order of operations posted in this process.
+static ORDER: AtomicU64 = AtomicU64::new(0);
+
+/// The next post ordinal (taken when a call starts).
+pub(super) fn next_order() -> u64 {
+    ORDER.fetch_add(1, Ordering::Relaxed)
+}
+
+/// One finished call of `routine` (whose site is `site`).
+pub(super) struct Call<'a> {
+    pub(super) routine: &'static str,
+    pub(super) site: u32,
+    /// The raw site id of the innermost open scope when it was called.
+    pub(super) caller: Option<u32>,
+    pub(super) sent: u64,
+    pub(super) received: u64,
+    /// The destination of a point-to-point send.
+    pub(super) to: Option<u32>,
+    /// The source of a point-to-point receive.
+    pub(super) from: Option<u32>,
+    /// Its thread and start and end ticks, when it is on the timeline.
+    pub(super) timed: Option<(u64, u64, u64)>,
+    pub(super) message: &'a Message,
+    pub(super) order: u64,
+}
+
+/// Adds one call (see [`Call`]).
+pub(super) fn add(c: &Call<'_>) {
     let mut guard = TALLY.lock();
     let t = guard.get_or_insert_with(Tally::default);
     let b = t
         .bytes
-        .entry((routine, caller))
+        .entry((c.routine, c.caller))
         .or_insert((0, 0, BTreeSet::new()));
-    b.0 = b.0.saturating_add(sent);
-    b.1 = b.1.saturating_add(received);
-    b.2.extend(to.into_iter().chain(from));
-    if let Some(to) = to {
+    b.0 = b.0.saturating_add(c.sent);
+    b.1 = b.1.saturating_add(c.received);
+    b.2.extend(c.to.into_iter().chain(c.from));
+    if let Some(to) = c.to {
         let s = t.sent.entry(to).or_insert((0, 0));
-        s.0 = s.0.saturating_add(sent);
+        s.0 = s.0.saturating_add(c.sent);
         s.1 += 1;
+    }
+    let Some((thread, start, end)) = c.timed else {
+        return;
+    };
+    let call = u32::try_from(t.calls.len()).unwrap_or(u32::MAX);
+    t.calls.push(RawCall {
+        thread,
+        site: c.site,
+        start,
+        end,
+    });
+    let side = |direction, peer, tag, comm, bytes| RawSide {
+        direction,
+        call,
+        peer,
+        tag,
+        comm,
+        bytes,
+        posted: start,
+        order: c.order,
+    };
+    match c.message {
+        Message::None => {}
+        &Message::Send { to, tag, comm } => {
+            t.sides.push(side(Direction::Send, to, tag, comm, c.sent));
+        }
+        &Message::Receive { from, tag, comm } => {
+            t.sides
+                .push(side(Direction::Receive, from, tag, comm, c.received));
+        }
+        &Message::PostReceive {
+            request,
+            from,
+            comm,
+        } => {
+            t.pending.insert(
+                request,
+                Pending {
+                    peer: from,
+                    comm,
+                    bytes: c.received,
+                    posted: start,
+                    order: c.order,
+                },
+            );
+        }
+        Message::Complete(done) => {
+            for &(request, tag) in done {
+                // A send's request, or a receive posted before the session.
+                let Some(p) = t.pending.remove(&request) else {
+                    continue;
+                };
+                t.sides.push(RawSide {
+                    direction: Direction::Receive,
+                    call,
+                    peer: p.peer,
+                    tag,
+                    comm: p.comm,
+                    bytes: p.bytes,
+                    posted: p.posted,
+                    order: p.order,
+                });
+            }
+        }
     }
 }
 

@@ -207,7 +207,10 @@ mod summary;
 
 pub use file::{FORMAT_MARKER, FORMAT_VERSION, MAX_INPUT_BYTES};
 pub(crate) use file::{may_be_json, parse, write};
-pub use mpi::{MpiCall, MpiRun, MpiTraffic, RankMpi, RankThread};
+pub use mpi::{
+    ClockOffset, ClockSync, Direction, MessageSide, MpiCall, MpiMessage, MpiMessages, MpiRun,
+    MpiSpan, MpiTraffic, RankMpi, RankThread,
+};
 pub use ranks::RankMerge;
 pub use spans::{Placed, nest, overlapping};
 

@@ -40,6 +40,243 @@ pub struct RankMpi {
     /// Its threads' busy time and time in MPI calls, in the profile's
     /// thread order.
     pub threads: Vec<RankThread>,
+    /// How its clock relates to rank 0's (see [`ClockSync`]); `None` for
+    /// a run of one rank, a profile of an older version, or a rank that
+    /// could not take part in the estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<ClockSync>,
+    /// Its MPI calls on the timeline, in timeline mode (empty otherwise),
+    /// in the order they ended on each thread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<MpiSpan>,
+    /// The sends and receives of its point-to-point messages, in timeline
+    /// mode, each tied to the call in [`timeline`](Self::timeline) that
+    /// sent it or completed its receive (see [`Profile::mpi_messages`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<MessageSide>,
+}
+
+/// How a rank's clock relates to rank 0's: offsets estimated by ping-pong
+/// exchanges with rank 0 when the session started and when it finished
+/// (Score-P's method: of several exchanges, the one with the smallest
+/// round trip; offset = rank 0's send time + round trip / 2 - this rank's
+/// time; its error is within half that round trip). Between and beyond
+/// the two estimates the offset is interpolated linearly, which corrects a
+/// constant drift.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClockSync {
+    /// The rank's timeline zero (its [`Metadata::start_unix_s`]
+    /// (super::Metadata::start_unix_s)) as nanoseconds since the Unix epoch,
+    /// on its own clock: what its offsets are relative to.
+    pub epoch_unix_ns: u64,
+    /// The estimate when the session started.
+    pub start: Option<ClockOffset>,
+    /// The estimate when the session finished.
+    pub end: Option<ClockOffset>,
+}
+
+/// One clock-offset estimate of a rank against rank 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ClockOffset {
+    /// When it was taken: nanoseconds since the rank's timeline zero, on
+    /// the rank's clock.
+    pub at_ns: u64,
+    /// Rank 0's clock less this rank's clock at that moment, in ns.
+    pub offset_ns: i64,
+    /// The round trip of the exchange it was computed from, in ns.
+    pub rtt_ns: u64,
+}
+
+/// One MPI call on a rank's timeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MpiSpan {
+    /// The calling thread's [`ThreadProfile::id`](super::ThreadProfile::id).
+    pub thread: u64,
+    /// The routine's site (its name is the routine, `MPI_Send`).
+    pub site: super::SiteId,
+    /// Its start, in nanoseconds since the start of recording.
+    pub start_ns: u64,
+    /// Its end, in nanoseconds since the start of recording.
+    pub end_ns: u64,
+}
+
+/// Whether a [`MessageSide`] sends or receives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// A send (`MPI_Send`, `MPI_Isend`).
+    #[default]
+    Send,
+    /// A receive (`MPI_Recv`, or `MPI_Irecv` completed by a wait).
+    Receive,
+}
+
+/// One side of a point-to-point message, as one rank saw it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct MessageSide {
+    /// Send or receive.
+    pub direction: Direction,
+    /// The index in [`RankMpi::timeline`] of the call that sent it (the
+    /// send or immediate send) or completed its receive (the receive, or
+    /// the wait that completed an immediate receive).
+    pub call: u32,
+    /// The other rank, in `MPI_COMM_WORLD`.
+    pub peer: u32,
+    /// The message's tag.
+    pub tag: i32,
+    /// The communicator: 0 for `MPI_COMM_WORLD`, else a number derived
+    /// from its members, the same on every rank.
+    pub comm: u32,
+    /// Its size in bytes (the send buffer's, or the message received).
+    pub bytes: u64,
+    /// Its place among the messages of the same sender, receiver, tag
+    /// and communicator, from 0, in the order they were posted: MPI
+    /// matches those in order, so the `n`-th send pairs with the `n`-th
+    /// receive (as Extrae's merger pairs them).
+    pub seq: u64,
+    /// When the operation was posted, in nanoseconds since the start of
+    /// recording: the start of the send, of the receive, or of the
+    /// immediate receive that a wait completed.
+    pub posted_ns: u64,
+}
+
+/// A message paired from its two sides (see [`Profile::mpi_messages`]),
+/// its times on one time axis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MpiMessage {
+    /// The sending rank.
+    pub from: u32,
+    /// The receiving rank.
+    pub to: u32,
+    /// The sending thread's id.
+    pub send_thread: u64,
+    /// The receiving thread's id.
+    pub recv_thread: u64,
+    /// The tag.
+    pub tag: i32,
+    /// The communicator (see [`MessageSide::comm`]).
+    pub comm: u32,
+    /// Its size in bytes, as sent.
+    pub bytes: u64,
+    /// The send call's start (Paraver's logical send).
+    pub send_start_ns: u64,
+    /// The send call's end (Paraver's physical send).
+    pub send_end_ns: u64,
+    /// When the receive was posted (Paraver's logical receive).
+    pub recv_posted_ns: u64,
+    /// The start of the call that completed the receive.
+    pub recv_start_ns: u64,
+    /// Its end (Paraver's physical receive).
+    pub recv_end_ns: u64,
+    /// The index of the receiving rank in [`Profile::mpi`] and of the
+    /// completing call in its [`RankMpi::timeline`].
+    pub recv_call: (usize, usize),
+    /// The same for the send call.
+    pub send_call: (usize, usize),
+}
+
+/// Every message of a profile paired, and the sides left unpaired (a
+/// message whose other rank is missing, or sent but never received).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MpiMessages {
+    /// The messages, by send time.
+    pub paired: Vec<MpiMessage>,
+    /// Sends without a receive.
+    pub unpaired_sends: usize,
+    /// Receives without a send.
+    pub unpaired_receives: usize,
+}
+
+impl ClockSync {
+    /// Rank 0's clock less this rank's `at_ns` after its timeline zero:
+    /// the line through the two estimates, or the one estimate, or 0.
+    pub fn offset_at(&self, at_ns: u64) -> f64 {
+        match (self.start, self.end) {
+            (Some(a), Some(b)) if b.at_ns > a.at_ns => {
+                let slope = (b.offset_ns - a.offset_ns) as f64 / (b.at_ns - a.at_ns) as f64;
+                a.offset_ns as f64 + slope * (at_ns as f64 - a.at_ns as f64)
+            }
+            (Some(a), _) => a.offset_ns as f64,
+            (None, Some(b)) => b.offset_ns as f64,
+            (None, None) => 0.0,
+        }
+    }
+
+    /// A time of this rank (ns since its timeline zero) on rank 0's clock,
+    /// in nanoseconds since the Unix epoch. Monotone in `at_ns` as long as
+    /// the drift is below 100% (anything else is no clock).
+    pub fn to_reference(&self, at_ns: u64) -> i128 {
+        let local = i128::from(self.epoch_unix_ns) + i128::from(at_ns);
+        local + self.offset_at(at_ns).round() as i128
+    }
+}
+
+impl super::Profile {
+    /// The profile's point-to-point messages, each send paired with its
+    /// receive by (sender, receiver, tag, communicator, sequence number),
+    /// as Extrae's merger pairs them. Needs the ranks' timelines (timeline
+    /// mode); times are the profile's (aligned across ranks in a merged
+    /// profile).
+    pub fn mpi_messages(&self) -> MpiMessages {
+        use std::collections::HashMap;
+        type Key = (u32, u32, i32, u32, u64);
+        let mut sends: HashMap<Key, (usize, usize)> = HashMap::new();
+        for (ri, r) in self.mpi.iter().enumerate() {
+            for (si, s) in r.messages.iter().enumerate() {
+                if s.direction == Direction::Send {
+                    sends.insert((r.rank, s.peer, s.tag, s.comm, s.seq), (ri, si));
+                }
+            }
+        }
+        let mut out = MpiMessages::default();
+        for (ri, r) in self.mpi.iter().enumerate() {
+            for s in r
+                .messages
+                .iter()
+                .filter(|s| s.direction == Direction::Receive)
+            {
+                let key = (s.peer, r.rank, s.tag, s.comm, s.seq);
+                let (Some((sri, ssi)), Some(rc)) =
+                    (sends.remove(&key), r.timeline.get(s.call as usize))
+                else {
+                    out.unpaired_receives += 1;
+                    continue;
+                };
+                let sr = &self.mpi[sri];
+                let side = &sr.messages[ssi];
+                let Some(sc) = sr.timeline.get(side.call as usize) else {
+                    out.unpaired_receives += 1;
+                    continue;
+                };
+                out.paired.push(MpiMessage {
+                    from: sr.rank,
+                    to: r.rank,
+                    send_thread: sc.thread,
+                    recv_thread: rc.thread,
+                    tag: s.tag,
+                    comm: s.comm,
+                    bytes: side.bytes,
+                    send_start_ns: sc.start_ns,
+                    send_end_ns: sc.end_ns,
+                    recv_posted_ns: s.posted_ns.min(rc.start_ns),
+                    recv_start_ns: rc.start_ns,
+                    recv_end_ns: rc.end_ns,
+                    recv_call: (ri, s.call as usize),
+                    send_call: (sri, side.call as usize),
+                });
+            }
+        }
+        out.unpaired_sends = sends.len();
+        out.paired
+            .sort_by_key(|m| (m.send_start_ns, m.from, m.to, m.recv_end_ns));
+        out
+    }
 }
 
 /// One MPI routine called from one function, on one rank.

@@ -11,6 +11,12 @@
 //!   counts the ranks it folds in [`ThreadProfile::folded_threads`] and has
 //!   no rank, timeline, or CPU figures (each rank's own profile keeps
 //!   them);
+//! - but a rank recorded in timeline mode (one with a timeline on any
+//!   thread) keeps its threads as they are, each with its rank, after the
+//!   folded trees: their timelines and MPI calls are put on one time axis,
+//!   rank 0's clock, each rank's times corrected by its [`ClockSync`]
+//!   (the axis starts at the earliest corrected start, the merged
+//!   [`Metadata::start_unix_s`](super::Metadata::start_unix_s));
 //! - every rank's MPI figures ([`Profile::mpi`]) are kept, in rank order;
 //!   they are what the MPI summary and POP's hybrid metrics are computed
 //!   from;
@@ -21,7 +27,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use super::{MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile};
+use super::{ClockSync, MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile};
 use crate::error::Error;
 use crate::hash::FastMap;
 
@@ -63,6 +69,20 @@ pub struct RankMerge {
     duration_ns: u64,
     ranks: u32,
     mpi: Vec<super::RankMpi>,
+    /// Threads of ranks recorded in timeline mode, kept whole.
+    kept: Vec<ThreadProfile>,
+    kept_ranks: Vec<KeptRank>,
+}
+
+/// A rank whose threads were kept: its clock, and where its threads and
+/// MPI figures went.
+struct KeptRank {
+    sync: ClockSync,
+    /// Its threads in `kept`.
+    threads: std::ops::Range<usize>,
+    /// Its entries in `mpi`.
+    mpi: std::ops::Range<usize>,
+    duration_ns: u64,
 }
 
 impl RankMerge {
@@ -72,8 +92,11 @@ impl RankMerge {
     }
 
     /// Folds one rank's profile in.
-    pub fn add(&mut self, rank: Profile) {
+    pub fn add(&mut self, mut rank: Profile) {
         let site_map: Vec<SiteId> = rank.sites.iter().map(|s| self.site(s)).collect();
+        if rank.threads.iter().any(|t| !t.timeline.is_empty()) {
+            self.keep(&mut rank, &site_map);
+        }
         for t in &rank.threads {
             let k = match self.thread_of.get(&t.name) {
                 Some(&k) => k,
@@ -114,7 +137,7 @@ impl RankMerge {
         self.ranks = self
             .ranks
             .max(rank.meta.mpi.as_ref().map_or(0, |m| m.ranks));
-        self.mpi.extend(rank.mpi.iter().cloned());
+        self.mpi.extend(rank.mpi.drain(..));
         if self.first.is_none() {
             let mut first = rank;
             first.threads.clear();
@@ -122,6 +145,88 @@ impl RankMerge {
             first.mpi.clear();
             self.first = Some(first);
         }
+    }
+
+    /// Keeps the threads of a rank recorded in timeline mode (moved out of
+    /// `rank`), its sites mapped by `site_map`; its MPI figures' sites too.
+    fn keep(&mut self, rank: &mut Profile, site_map: &[SiteId]) {
+        let map = |s: SiteId| site_map.get(s as usize).copied().unwrap_or(s);
+        let number = rank.meta.mpi.as_ref().map(|m| m.rank);
+        let first = self.kept.len();
+        for mut t in rank.threads.drain(..) {
+            for n in &mut t.nodes {
+                n.site = map(n.site);
+            }
+            for span in &mut t.timeline {
+                span.site = map(span.site);
+            }
+            t.rank = t.rank.or(number);
+            self.kept.push(t);
+        }
+        let mpi_first = self.mpi.len();
+        for m in &mut rank.mpi {
+            for c in &mut m.timeline {
+                c.site = map(c.site);
+            }
+        }
+        let sync = rank
+            .mpi
+            .iter()
+            .find_map(|m| m.clock.clone())
+            .unwrap_or_else(|| ClockSync {
+                epoch_unix_ns: unix_ns(rank.meta.start_unix_s),
+                ..ClockSync::default()
+            });
+        self.kept_ranks.push(KeptRank {
+            sync,
+            threads: first..self.kept.len(),
+            mpi: mpi_first..mpi_first + rank.mpi.len(),
+            duration_ns: rank.meta.duration_ns,
+        });
+    }
+
+    /// Puts the kept ranks on one time axis (see the module docs) and
+    /// numbers their threads after the `folded` trees; returns the axis's
+    /// start in Unix nanoseconds.
+    fn align(&mut self, folded: u64) -> Option<i128> {
+        let origin = self
+            .kept_ranks
+            .iter()
+            .map(|k| k.sync.to_reference(0))
+            .min()?;
+        let mut next_id = folded;
+        for k in &self.kept_ranks {
+            let at = |ns: u64| -> u64 {
+                u64::try_from((k.sync.to_reference(ns) - origin).max(0)).unwrap_or(u64::MAX)
+            };
+            let mut ids: HashMap<u64, u64> = HashMap::new();
+            for t in &mut self.kept[k.threads.clone()] {
+                next_id += 1;
+                ids.insert(t.id, next_id);
+                t.id = next_id;
+                for span in &mut t.timeline {
+                    let (a, b) = (at(span.start_ns), at(span.end_ns()));
+                    *span = super::Span::new(span.site, a, b.saturating_sub(a));
+                }
+                t.started_ns = t.started_ns.map(at);
+                t.ended_ns = t.ended_ns.map(at);
+                for c in &mut t.cpu_samples {
+                    c[0] = at(c[0]);
+                }
+            }
+            for m in &mut self.mpi[k.mpi.clone()] {
+                for c in &mut m.timeline {
+                    c.thread = ids.get(&c.thread).copied().unwrap_or(c.thread);
+                    c.start_ns = at(c.start_ns);
+                    c.end_ns = at(c.end_ns).max(c.start_ns);
+                }
+                for side in &mut m.messages {
+                    side.posted_ns = at(side.posted_ns);
+                }
+            }
+            self.duration_ns = self.duration_ns.max(at(k.duration_ns));
+        }
+        Some(origin)
     }
 
     /// Folds in serialized rank profiles (`profile.json` bytes, what an
@@ -183,9 +288,13 @@ impl RankMerge {
     }
 
     /// The merged profile.
-    pub fn finish(self) -> Profile {
-        let mut meta = self.first.map(|p| p.meta).unwrap_or_default();
-        meta.start_unix_s = self.start_unix_s;
+    pub fn finish(mut self) -> Profile {
+        let origin = self.align(self.threads.len() as u64);
+        let mut meta = self.first.take().map(|p| p.meta).unwrap_or_default();
+        meta.start_unix_s = match origin {
+            Some(ns) => ns as f64 / 1e9,
+            None => self.start_unix_s,
+        };
         meta.duration_ns = self.duration_ns;
         meta.ended_by = None;
         meta.still_running = None;
@@ -204,6 +313,7 @@ impl RankMerge {
                 ThreadProfile::new(i as u64 + 1, f.name, meta.pid, f.nodes)
                     .with_folded_threads(f.ranks)
             })
+            .chain(self.kept)
             .collect();
         let mut p = Profile::new(meta, self.sites, threads);
         let mut mpi = self.mpi;
@@ -231,6 +341,16 @@ impl RankMerge {
         self.sites.push(s.clone());
         candidates.push(id);
         id
+    }
+}
+
+/// Unix seconds as whole nanoseconds (0 for a time before 1970 or not a
+/// number).
+fn unix_ns(s: f64) -> u64 {
+    if s.is_finite() && s > 0.0 {
+        (s * 1e9).round() as u64
+    } else {
+        0
     }
 }
 

@@ -31,3 +31,9 @@ pub(crate) use scope::current_site;
 pub use scope::{Guard, enter, is_enabled, set_enabled};
 pub(crate) use scope::{late_dropped, reentrant_dropped};
 pub use timeline::{TimelineConfig, set_timeline, timeline};
+
+/// Whether timeline recording is on.
+#[cfg(feature = "mpi")]
+pub(crate) fn timeline_on() -> bool {
+    timeline::min_ticks() != u64::MAX
+}

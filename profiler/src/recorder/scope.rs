@@ -105,8 +105,15 @@ impl Guard {
 
     #[inline(always)]
     fn finish(&self, calls: u64) {
+        let _ = self.finish_at(calls);
+    }
+
+    /// [`finish`](Self::finish), returning the end tick it closed the
+    /// frame at (`None` when it closed nothing).
+    #[inline(always)]
+    fn finish_at(&self, calls: u64) -> Option<u64> {
         if self.depth == INACTIVE {
-            return;
+            return None;
         }
         // The recorder this guard opened its frame in is still the thread's
         // own only if `LOCAL` still points at it: at thread exit the registry
@@ -114,7 +121,7 @@ impl Guard {
         // a guard dropped after that (one kept in another thread-local) must
         // not touch it. Its frame was counted when it was closed at exit.
         if LOCAL.with(Cell::get) != self.data {
-            return;
+            return None;
         }
         let end = clock::now();
         // SAFETY: `data` is the thread's current recorder (checked above),
@@ -125,9 +132,7 @@ impl Guard {
         // is inactive; this one can only find the thread busy if it is
         // dropped inside such a handler, out of order: leave the frame for
         // the enclosing guard to close.
-        let Some(_busy) = Busy::enter(td) else {
-            return;
-        };
+        let _busy = Busy::enter(td)?;
         let depth = self.depth as usize;
         let stack = &td.stack;
         if stack.len() == depth + 1 {
@@ -138,11 +143,32 @@ impl Guard {
                 // SAFETY: owner thread.
                 unsafe { stack.truncate(depth) };
                 close_frame(td, node, self.start, end, calls);
-                return;
+                return Some(end);
             }
         }
         // SAFETY: owner thread, as above.
         unsafe { close_slow(td, depth, self.start, end, calls) };
+        Some(end)
+    }
+
+    /// Closes the scope as dropping the guard does, and when timeline
+    /// recording is on puts it on the timeline even if it was shorter than
+    /// the minimum duration (MPI calls, which the timeline exporters pair
+    /// into messages). Returns the calling thread's recorder id and the
+    /// scope's start and end ticks, or `None` when it recorded nothing.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn close_logged(self, site: &'static Site) -> Option<(u64, u64, u64)> {
+        let me = std::mem::ManuallyDrop::new(self);
+        let start = me.start;
+        let end = me.finish_at(1)?;
+        let td = current()?;
+        let ticks = end.wrapping_sub(start);
+        let min = timeline::min_ticks();
+        if min != u64::MAX && ticks < min {
+            let _busy = Busy::enter(td)?;
+            td.timeline.push(site.id(), start, ticks);
+        }
+        Some((td.id, start, end))
     }
 }
 

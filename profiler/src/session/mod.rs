@@ -108,6 +108,17 @@ impl SessionGuard {
 }
 
 impl SessionGuard {
+    /// The clock tick the session's timelines count from (`None` once it
+    /// ended).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn epoch_tick(&self) -> Option<u64> {
+        endings::ACTIVE
+            .lock()
+            .iter()
+            .find(|a| a.id == self.id)
+            .map(|a| a.baseline.tick())
+    }
+
     /// Ends the session without writing its reports and returns its
     /// profile, for a caller that writes them itself (an MPI session
     /// gathers every rank's first); `None` when another ending already

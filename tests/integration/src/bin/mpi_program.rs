@@ -7,7 +7,14 @@
 //! mpi_program balanced   # every rank spins 2 units, then MPI_Barrier
 //! mpi_program nompi      # `exact`'s work without MPI (no MPI_Init)
 //! mpi_program finalized-first  # MPI finalized before the session finishes
+//! mpi_program ring       # timeline ring: blocking and immediate messages
 //! ```
+//!
+//! `ring` (run with `PROFILER_TIMELINE=1`): ROUNDS rounds in which rank r
+//! sends rank r + 1 two blocking messages (tags 0 and 1) and one
+//! immediate one (tag 2), of (r + 1) * 100 doubles each, and receives
+//! rank r - 1's, the last by `MPI_Irecv` and `MPI_Wait`; rank 0 sleeps
+//! 2 ms before each round's sends, so that rank 1 waits for a late sender.
 //!
 //! The session's output comes from `PROFILER_OUT` (`%r` is the rank). Each
 //! rank prints one line `rank R of N` and rank 0 also
@@ -79,6 +86,48 @@ mod with_mpi {
         }
     }
 
+    /// Rounds of the `ring` mode.
+    pub(super) const ROUNDS: usize = 4;
+
+    /// One round of `ring` (see the module docs).
+    #[profile]
+    pub(super) fn ring_round<C: Communicator>(world: &C) {
+        let (rank, size) = (world.rank(), world.size());
+        let next = world.process_at_rank((rank + 1) % size);
+        let prev = world.process_at_rank((rank + size - 1) % size);
+        let mine = vec![rank as f64; (rank as usize + 1) * 100];
+        let mut theirs = vec![0.0f64; ((rank + size - 1) % size) as usize * 100 + 100];
+        if rank == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        mpi::request::scope(|scope| {
+            let incoming = prev.mpi_irecv(scope, &mut theirs[..]);
+            let send = || {
+                next.mpi_send_with_tag(&mine, 0);
+                next.mpi_send_with_tag(&mine, 1);
+            };
+            let recv = || {
+                for _ in 0..2 {
+                    let (v, _) = prev.mpi_recv_vec::<f64>();
+                    assert_eq!(v.len(), ((rank + size - 1) % size) as usize * 100 + 100);
+                }
+            };
+            // Tag 2 is received by the immediate receive posted first
+            // (any tag), so it must be sent before the blocking ones.
+            let outgoing = next.mpi_isend_with_tag(scope, &mine[..], 2);
+            if rank % 2 == 0 {
+                send();
+                recv();
+            } else {
+                recv();
+                send();
+            }
+            profiler::mpi::mpi_wait(outgoing);
+            let status = profiler::mpi::mpi_wait(incoming);
+            assert_eq!(status.tag(), 2);
+        });
+    }
+
     #[profile]
     pub(super) fn collectives<C: Communicator>(world: &C) -> f64 {
         let mut table = [0.0f64; 16];
@@ -117,6 +166,12 @@ mod with_mpi {
             "balanced" => {
                 world.mpi_barrier();
                 super::spin(2);
+                world.mpi_barrier();
+            }
+            "ring" => {
+                for _ in 0..ROUNDS {
+                    ring_round(&world);
+                }
                 world.mpi_barrier();
             }
             "finalized-first" => {

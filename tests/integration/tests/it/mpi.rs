@@ -293,3 +293,5 @@ fn one_rank_matches_the_program_without_mpi() {
         assert_eq!(callers(&a, &fa), callers(&b, &fb), "{name}");
     }
 }
+
+mod timelines;

@@ -12,7 +12,7 @@
 mod chrome;
 mod every_format;
 mod flamechart;
-mod paraver;
+pub(crate) mod paraver;
 mod recording;
 mod speedscope;
 

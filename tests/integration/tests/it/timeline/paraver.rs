@@ -17,33 +17,33 @@ use super::*;
 
 /// A strict reader of Paraver traces, written from docs/formats.md
 /// section 5 (after paraver-kernel's `utils/traceparser`).
-pub(super) mod prv {
+pub(crate) mod prv {
     use std::collections::BTreeMap;
 
     use regex::Regex;
 
     /// The `.prv` header.
     #[derive(Debug, Clone, PartialEq)]
-    pub(in crate::timeline) struct Header {
-        pub(in crate::timeline) date: (u32, u32, u32, u32, u32),
-        pub(in crate::timeline) end: u64,
-        pub(in crate::timeline) unit: String,
+    pub(crate) struct Header {
+        pub(crate) date: (u32, u32, u32, u32, u32),
+        pub(crate) end: u64,
+        pub(crate) unit: String,
         /// CPUs per node.
-        pub(in crate::timeline) nodes: Vec<u32>,
+        pub(crate) nodes: Vec<u32>,
         /// Per application, per task: (threads, node).
-        pub(in crate::timeline) appls: Vec<Vec<(u32, u32)>>,
-        pub(in crate::timeline) communicators: u32,
+        pub(crate) appls: Vec<Vec<(u32, u32)>>,
+        pub(crate) communicators: u32,
     }
 
     impl Header {
-        pub(in crate::timeline) fn cpus(&self) -> u32 {
+        pub(crate) fn cpus(&self) -> u32 {
             self.nodes.iter().sum()
         }
     }
 
     /// A body record (objects 1-based; cpu 0 = unknown).
     #[derive(Debug, Clone, PartialEq)]
-    pub(in crate::timeline) enum Record {
+    pub(crate) enum Record {
         State {
             obj: Obj,
             begin: u64,
@@ -58,12 +58,17 @@ pub(super) mod prv {
         Comm {
             obj: Obj,
             lsend: u64,
+            psend: u64,
             to: Obj,
+            lrecv: u64,
+            precv: u64,
+            size: u64,
+            tag: i64,
         },
     }
 
     /// cpu, appl, task, thread.
-    pub(in crate::timeline) type Obj = (u32, u32, u32, u32);
+    pub(crate) type Obj = (u32, u32, u32, u32);
 
     fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
         let ok = !s.is_empty()
@@ -76,7 +81,7 @@ pub(super) mod prv {
         s.parse().map_err(|_| format!("{what}: {s:?} out of range"))
     }
 
-    pub(in crate::timeline) fn header(line: &str) -> Result<Header, String> {
+    pub(crate) fn header(line: &str) -> Result<Header, String> {
         let re = Regex::new(
             r"^#Paraver \(([0-9]{2})/([0-9]{2})/([0-9]{4}) at ([0-9]{2}):([0-9]{2})\):([0-9]+)(_ns|_ms)?:(.*)$",
         )
@@ -183,7 +188,7 @@ pub(super) mod prv {
     }
 
     /// Reads a whole `.prv`: the header, then the records, strictly.
-    pub(in crate::timeline) fn read(text: &str) -> Result<(Header, Vec<Record>), String> {
+    pub(crate) fn read(text: &str) -> Result<(Header, Vec<Record>), String> {
         let mut lines = text.lines();
         let h = header(lines.next().ok_or("empty file")?)?;
         for k in 0..h.communicators {
@@ -244,17 +249,25 @@ pub(super) mod prv {
                         .map(|&i| num(f[i], "time"))
                         .collect::<Result<_, _>>()?;
                     let to = obj(&h, &f[7..11], &what)?;
-                    num::<u64>(f[13], "size")?;
-                    num::<i64>(f[14], "tag")?;
+                    let size = num::<u64>(f[13], "size")?;
+                    let tag = num::<i64>(f[14], "tag")?;
                     if t.iter().any(|&x| x > h.end) {
                         return Err(format!("{what}: time past the end"));
+                    }
+                    if t[0] > t[1] || t[2] > t[3] {
+                        return Err(format!("{what}: a logical time after its physical time"));
                     }
                     (
                         t[0],
                         Record::Comm {
                             obj: from,
                             lsend: t[0],
+                            psend: t[1],
                             to,
+                            lrecv: t[2],
+                            precv: t[3],
+                            size,
+                            tag,
                         },
                     )
                 }
@@ -274,16 +287,16 @@ pub(super) mod prv {
 
     /// The `.pcf`: options, states, colours and event types.
     #[derive(Debug, Default)]
-    pub(in crate::timeline) struct Pcf {
-        pub(in crate::timeline) options: BTreeMap<String, String>,
-        pub(in crate::timeline) semantic: BTreeMap<String, String>,
-        pub(in crate::timeline) states: BTreeMap<u32, String>,
-        pub(in crate::timeline) colors: BTreeMap<u32, (u8, u8, u8)>,
+    pub(crate) struct Pcf {
+        pub(crate) options: BTreeMap<String, String>,
+        pub(crate) semantic: BTreeMap<String, String>,
+        pub(crate) states: BTreeMap<u32, String>,
+        pub(crate) colors: BTreeMap<u32, (u8, u8, u8)>,
         /// type -> (label, values)
-        pub(in crate::timeline) types: BTreeMap<u32, (String, BTreeMap<i64, String>)>,
+        pub(crate) types: BTreeMap<u32, (String, BTreeMap<i64, String>)>,
     }
 
-    pub(in crate::timeline) fn pcf(text: &str) -> Result<Pcf, String> {
+    pub(crate) fn pcf(text: &str) -> Result<Pcf, String> {
         #[derive(PartialEq)]
         enum Sec {
             None,
@@ -395,7 +408,7 @@ pub(super) mod prv {
     }
 
     /// The `.row`: labels per level.
-    pub(in crate::timeline) fn row(text: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
+    pub(crate) fn row(text: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
         let re = Regex::new(r"^LEVEL (CPU|NODE|SYSTEM|WORKLOAD|APPL|TASK|THREAD) SIZE ([0-9]+)$")
             .unwrap();
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
