@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test suite, as CI runs it (see README). It checks its
 # prerequisites first and installs what is missing (valgrind, python3,
-# gprof2dot, jsonschema), runs every step even when one fails, and lists the
+# gprof2dot, jsonschema, BSC's Paraver checker `ptd` from pertalde, OpenMPI,
+# libclang), runs every step even when one fails, and lists the
 # failed steps at the end (exit status 1 if any).
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -30,10 +31,12 @@ pip_install() {
 }
 command -v gprof2dot >/dev/null 2>&1 || pip_install gprof2dot
 python3 -c 'import jsonschema' 2>/dev/null || pip_install jsonschema
+# BSC's Paraver trace checker (`ptd comprovar`), for the MPI trace tests.
+command -v ptd >/dev/null 2>&1 || pip_install pertalde
 # pip may install console scripts outside PATH (user or pyenv bin folders).
 PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin"
 export PATH
-for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc; do
+for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc ptd; do
   command -v "$tool" >/dev/null 2>&1 || echo "prerequisite missing: $tool"
 done
 

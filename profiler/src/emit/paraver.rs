@@ -897,4 +897,43 @@ mod tests {
         let pcf = String::from_utf8(pcf).unwrap();
         assert!(pcf.contains("VALUES\n0      End\n1      main\n2      a\n3      b\n"));
     }
+
+    #[test]
+    fn mpi_calls_overlay_the_running_states() {
+        let call = |start, end, state| Call {
+            start,
+            end,
+            site: 0,
+            state,
+        };
+        let base = [(0, 10, IDLE), (10, 50, RUNNING), (50, 60, IDLE)];
+        let calls = [call(20, 30, 3), call(45, 55, 4)];
+        assert_eq!(
+            overlay(&base, &calls),
+            [
+                (0, 10, IDLE),
+                (10, 20, RUNNING),
+                (20, 30, 3),
+                (30, 45, RUNNING),
+                (45, 55, 4),
+                (55, 60, IDLE)
+            ]
+        );
+        assert_eq!(overlay(&base, &[]), base);
+    }
+
+    #[test]
+    fn routines_have_extrae_codes() {
+        let sites = vec![
+            SiteInfo::new("MPI_Recv", "mpi", "~", 0),
+            SiteInfo::new("MPI_Allreduce", "mpi", "~", 0),
+            SiteInfo::new("MPI_Custom", "mpi", "~", 0),
+        ];
+        let p = Profile::new(Metadata::default(), sites, Vec::new());
+        let mut m = MpiTimeline::default();
+        assert_eq!(m.code_of(&p, 0), (MPI_POINT_TO_POINT, 2, 3));
+        assert_eq!(m.code_of(&p, 1), (MPI_COLLECTIVE, 10, 13));
+        assert_eq!(m.code_of(&p, 2), (MPI_OTHER, FIRST_UNLISTED, 15));
+        assert_eq!(m.unlisted, [(FIRST_UNLISTED, "MPI_Custom".to_owned())]);
+    }
 }

@@ -415,3 +415,88 @@ impl RankThread {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{Metadata, Profile};
+
+    #[test]
+    fn offsets_are_interpolated_between_the_estimates() {
+        let o = |at_ns, offset_ns| ClockOffset {
+            at_ns,
+            offset_ns,
+            rtt_ns: 1000,
+        };
+        let sync = ClockSync {
+            epoch_unix_ns: 1_000_000,
+            start: Some(o(1_000, -50_000)),
+            end: Some(o(1_001_000, -50_100)),
+        };
+        assert_eq!(sync.offset_at(1_000), -50_000.0);
+        assert_eq!(sync.offset_at(501_000), -50_050.0);
+        assert_eq!(sync.offset_at(2_001_000), -50_200.0);
+        assert_eq!(sync.to_reference(501_000), 1_000_000 + 501_000 - 50_050);
+        let one = ClockSync {
+            end: None,
+            ..sync.clone()
+        };
+        assert_eq!(one.offset_at(7), -50_000.0);
+        assert_eq!(ClockSync::default().to_reference(5), 5);
+    }
+
+    fn side(direction: Direction, call: u32, peer: u32, tag: i32, seq: u64) -> MessageSide {
+        MessageSide {
+            direction,
+            call,
+            peer,
+            tag,
+            comm: 0,
+            bytes: 8 * (u64::from(call) + 1),
+            seq,
+            posted_ns: 0,
+        }
+    }
+
+    fn span(start_ns: u64, end_ns: u64) -> MpiSpan {
+        MpiSpan {
+            thread: 1,
+            site: 0,
+            start_ns,
+            end_ns,
+        }
+    }
+
+    #[test]
+    fn messages_pair_in_order_per_tag() {
+        // Rank 0 sends tag 5 twice and tag 6 once; rank 1 receives them
+        // tag 6 first; a third tag-5 receive has no send.
+        let mut r0 = RankMpi::new(0, "h", 1, 100);
+        r0.timeline = vec![span(0, 1), span(2, 3), span(4, 5)];
+        r0.messages = vec![
+            side(Direction::Send, 0, 1, 5, 0),
+            side(Direction::Send, 1, 1, 5, 1),
+            side(Direction::Send, 2, 1, 6, 0),
+        ];
+        let mut r1 = RankMpi::new(1, "h", 2, 100);
+        r1.timeline = vec![span(10, 11), span(12, 13), span(14, 15), span(16, 17)];
+        r1.messages = vec![
+            side(Direction::Receive, 0, 0, 6, 0),
+            side(Direction::Receive, 1, 0, 5, 0),
+            side(Direction::Receive, 2, 0, 5, 1),
+            side(Direction::Receive, 3, 0, 5, 2),
+        ];
+        let mut p = Profile::new(Metadata::default(), Vec::new(), Vec::new());
+        p.mpi = vec![r0, r1];
+        let m = p.mpi_messages();
+        assert_eq!((m.unpaired_sends, m.unpaired_receives), (0, 1));
+        let pairs: Vec<(u64, u64, i32, u64)> = m
+            .paired
+            .iter()
+            .map(|m| (m.send_start_ns, m.recv_end_ns, m.tag, m.bytes))
+            .collect();
+        assert_eq!(pairs, [(0, 13, 5, 8), (2, 15, 5, 16), (4, 11, 6, 24)]);
+        assert_eq!(m.paired[2].recv_call, (1, 0));
+        assert_eq!(m.paired[2].send_call, (0, 2));
+    }
+}

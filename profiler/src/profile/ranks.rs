@@ -137,7 +137,7 @@ impl RankMerge {
         self.ranks = self
             .ranks
             .max(rank.meta.mpi.as_ref().map_or(0, |m| m.ranks));
-        self.mpi.extend(rank.mpi.drain(..));
+        self.mpi.append(&mut rank.mpi);
         if self.first.is_none() {
             let mut first = rank;
             first.threads.clear();
@@ -362,5 +362,68 @@ impl Profile {
             merge.add(r);
         }
         merge.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{ClockOffset, Metadata, MpiSpan, RankMpi, Span};
+
+    /// A rank in timeline mode: one span [10, 20] ns and one MPI call
+    /// [12, 18] ns on its clock, started at `start_ns` after the Unix
+    /// epoch (its own clock), `offset` behind rank 0's.
+    fn rank(r: u32, start_ns: u64, offset: i64) -> Profile {
+        let meta = Metadata {
+            start_unix_s: start_ns as f64 / 1e9,
+            duration_ns: 30,
+            mpi: Some(MpiRun::new(r, 2, "")),
+            ..Metadata::default()
+        };
+        let t = ThreadProfile::new(1, "main", 100 + r, vec![Node::new(0, NO_PARENT, 1, 10)])
+            .with_timeline(vec![Span::new(0, 10, 10)], 0);
+        let mut p = Profile::new(meta, vec![SiteInfo::new("f", "m", "f.rs", 1)], vec![t]);
+        let mut m = RankMpi::new(r, "h", 100 + r, 30);
+        let o = ClockOffset {
+            at_ns: 0,
+            offset_ns: offset,
+            rtt_ns: 0,
+        };
+        m.clock = Some(ClockSync {
+            epoch_unix_ns: start_ns,
+            start: Some(o),
+            end: None,
+        });
+        m.timeline = vec![MpiSpan {
+            thread: 1,
+            site: 0,
+            start_ns: 12,
+            end_ns: 18,
+        }];
+        p.mpi = vec![m];
+        p
+    }
+
+    #[test]
+    fn timeline_ranks_are_kept_on_one_corrected_axis() {
+        // Rank 1's clock reads 1,000 ns ahead: its start at 5,000 on its
+        // clock is 4,000 on rank 0's, before rank 0's start at 4,500.
+        let p = Profile::merge_ranks([rank(0, 4_500, 0), rank(1, 5_000, -1_000)]);
+        assert_eq!(p.threads.len(), 2, "kept, not folded");
+        assert_eq!(p.threads[0].rank, Some(0));
+        assert_eq!(p.threads[1].rank, Some(1));
+        assert_ne!(p.threads[0].id, p.threads[1].id);
+        assert!((p.meta.start_unix_s - 4_000e-9).abs() < 1e-15);
+        assert_eq!(p.threads[0].timeline, [Span::new(0, 510, 10)]);
+        assert_eq!(p.threads[1].timeline, [Span::new(0, 10, 10)]);
+        assert_eq!(
+            (p.mpi[1].timeline[0].start_ns, p.mpi[1].timeline[0].end_ns),
+            (12, 18)
+        );
+        assert_eq!(p.mpi[0].timeline[0].start_ns, 512);
+        assert_eq!(p.mpi[1].timeline[0].thread, p.threads[1].id);
+        assert_eq!(p.meta.duration_ns, 530);
+        // The table is still the sum.
+        assert_eq!(p.stats().function("f").unwrap().figures.ncalls, 2);
     }
 }

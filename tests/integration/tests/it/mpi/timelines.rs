@@ -135,7 +135,7 @@ fn paraver(out: &Path, merged: &Profile) {
     let row = prv::row(&std::fs::read_to_string(out.join("trace.row")).unwrap()).unwrap();
     let host = &merged.mpi[0].host;
     assert_eq!(row["TASK"][1], format!("rank 1 @ {host}"));
-    assert_eq!(row["NODE"], [host.clone()]);
+    assert_eq!(row["NODE"], std::slice::from_ref(host));
     // Communication records: the ring's, sender task r to task r + 1.
     let mut comms = 0;
     let mut open: HashMap<(u32, u32), Vec<i64>> = HashMap::new();
@@ -196,6 +196,9 @@ fn paraver(out: &Path, merged: &Profile) {
     );
 }
 
+/// A Chrome slice: start and end (us) and name.
+type Slice = (f64, f64, String);
+
 /// The Chrome trace: one process per rank, every slice nested in its
 /// parent, and a flow from each send to its receive, each end inside an
 /// MPI call of the right rank.
@@ -203,7 +206,7 @@ fn chrome(out: &Path, merged: &Profile) {
     let v: Value = serde_json::from_slice(&std::fs::read(out.join("trace.json")).unwrap()).unwrap();
     let events = v["traceEvents"].as_array().unwrap();
     let mut process: BTreeMap<u64, String> = BTreeMap::new();
-    let mut slices: BTreeMap<(u64, u64), Vec<(f64, f64, String)>> = BTreeMap::new();
+    let mut slices: BTreeMap<(u64, u64), Vec<Slice>> = BTreeMap::new();
     let mut flows: BTreeMap<u64, Vec<&Value>> = BTreeMap::new();
     for e in events {
         let pid = e["pid"].as_u64().unwrap();
