@@ -21,6 +21,13 @@
 //!   `tid` is the thread's [`id`](crate::ThreadProfile::id); two threads of one
 //!   process with the same id (possible in merged profiles) get distinct
 //!   `tid`s above the largest id.
+//! - In a profile of an MPI program, each rank is one process (`pid` = rank
+//!   + 1), named `rank 3 @ host` and sorted by rank, its threads inside;
+//!   each paired MPI message (see [`Profile::mpi_messages`]) is a flow
+//!   arrow (`"ph":"s"` and `"ph":"f"` with `"bp":"e"`, category `mpi`, one
+//!   `id` per message, `args` with the ranks, tag and bytes) from the middle
+//!   of its send call to the middle of the call that completed its receive,
+//!   each end inside (and bound to) that call's slice.
 //! - Every span of a thread's timeline is one complete (`"ph":"X"`) event in
 //!   category `fn`. `ts` and `dur` are in microseconds, written exactly from
 //!   the integer nanoseconds (`12.345`, `0.1`, `7`): no floating-point

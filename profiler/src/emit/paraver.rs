@@ -5,12 +5,14 @@
 //!
 //! One application; **one task per process** (each distinct
 //! [`ThreadProfile::pid`](crate::ThreadProfile::pid), in the order the
-//! profile first lists it), as Extrae writes the ranks of an MPI run; its
-//! threads in the profile's order. The profiler does not record which CPU a
-//! thread ran on, so the resource model has one node with one CPU per thread
-//! (the `n`-th thread of the profile on CPU `n`), which keeps Paraver's CPU
-//! views readable. Every thread of the profile is in the trace, with or
-//! without a timeline. With three threads in two processes:
+//! profile first lists it), or, in a profile of an MPI program, **one task
+//! per rank** (named `rank 3 @ host`), as Extrae writes the ranks of an MPI
+//! run; its threads in the profile's order. The profiler does not record
+//! which CPU a thread ran on, so the resource model has one CPU per thread,
+//! numbered node by node, which keeps Paraver's CPU views readable: one node
+//! (named after the program), or one per host of an MPI run, each task on
+//! its rank's host's node. Every thread of the profile is in the trace, with
+//! or without a timeline. With three threads in two processes:
 //!
 //! ```text
 //! #Paraver (21/11/2026 at 05:30):1000_ns:1(3):1:2(2:1,1:1)
@@ -32,6 +34,21 @@
 //!   when a span starts, `0` when it ends. The id of site `i` (an index into
 //!   [`Profile::sites`]) is `i + 1`. Paraver's "Stacked Val" semantic pushes
 //!   non-zero values and pops at `0`, which shows nested calls.
+//! - **MPI** (a profile with MPI timelines, see [`crate::mpi`]): each MPI
+//!   call is an event of Extrae's type **50000001** (point-to-point),
+//!   **50000002** (collective) or **50000003** (other), value = the
+//!   routine in Extrae's encoding (1 `MPI_Send`, 2 `MPI_Recv`, 3
+//!   `MPI_Isend`, 4 `MPI_Irecv`, 5 `MPI_Wait`, 6 `MPI_Waitall`, 7
+//!   `MPI_Bcast`, 8 `MPI_Barrier`, 10 `MPI_Allreduce`...; a routine Extrae
+//!   does not list is type 50000003 from value 1000), `0` at its end; over
+//!   the call the thread is in Extrae's state for it (3 Waiting a message,
+//!   4 Blocking Send, 5 Synchronization, 8 Wait/WaitAll, 10 Immediate Send,
+//!   11 Immediate Receive, 13 Group Communication, 15 Others) instead of
+//!   Running or Idle. Every paired message (see
+//!   [`Profile::mpi_messages`]) is a communication record (`3:`): logical
+//!   send = the send call's start, physical send = its end, logical
+//!   receive = when the receive was posted, physical receive = the end of
+//!   the call that completed it; size in bytes and tag.
 //! - Records are sorted by time. At equal times they go by thread (profile
 //!   order), a thread's state before its events, and a thread's events in
 //!   nesting order: the spans that end close (innermost first) before the
@@ -43,15 +60,18 @@
 //! # .pcf and .row
 //!
 //! The `.pcf` has Extrae's `DEFAULT_OPTIONS` and `DEFAULT_SEMANTIC`, the
-//! states `0 Idle` and `1 Running` with their colours, and `EVENT_TYPE`
-//! `60000019 User function` with a `VALUES` line per function (`0 End`).
+//! states `0 Idle` and `1 Running` with their colours (and the MPI states,
+//! for MPI timelines), and `EVENT_TYPE` `60000019 User function` with a
+//! `VALUES` line per function (`0 End`); for MPI timelines, the three MPI
+//! event types with Extrae's names of their values.
 //! Function names are the sites' names with control characters as spaces; a
 //! name shared by several sites is written `name (file:line)`. A comment line
 //! at the top counts the scopes left off the timelines by the memory cap.
 //!
-//! The `.row` names the CPUs (`1.<node>`), the node (the program's name),
-//! the application, the tasks (`<program> (pid <pid>)`) and the threads
-//! (`THREAD 1.<task>.<thread> (<name>)`).
+//! The `.row` names the CPUs (`1.<node>`), the nodes (the program's name,
+//! or the hosts), the application, the tasks (`<program> (pid <pid>)`, or
+//! `rank <r> @ <host>`) and the threads (`THREAD 1.<task>.<thread>
+//! (<name>)`).
 
 use std::collections::HashMap;
 use std::io::{self, Write};

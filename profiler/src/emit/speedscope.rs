@@ -15,8 +15,9 @@
 //! - Each thread with a timeline is one evented profile named
 //!   `thread <name>`; when several threads share a name, or the profile
 //!   holds several processes, the name gets `(pid <pid> tid <id>)` so that
-//!   speedscope's thread menu tells them apart. Threads without a timeline
-//!   have no profile.
+//!   speedscope's thread menu tells them apart; a thread of an MPI rank is
+//!   `rank <r> @ <host>: thread <name> (tid <id>)`. Threads without a
+//!   timeline have no profile.
 //! - Values are nanoseconds since the start of recording; every profile runs
 //!   from `startValue` 0 to the same `endValue` (the profile's duration, or
 //!   the last span's end if later), so threads line up in time.

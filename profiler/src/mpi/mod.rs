@@ -34,6 +34,16 @@
 //!   call is a leaf row named after the routine (`MPI_Send`) under its
 //!   caller, and adds its bytes sent and received to the rank's figures
 //!   and, for point-to-point sends, to the communication matrix.
+//! - **Timelines** (timeline mode, `PROFILER_TIMELINE=1`): every MPI call is
+//!   on its thread's timeline whatever its length, and every point-to-point
+//!   message's two sides are recorded ([`MessageSide`](crate::profile::MessageSide):
+//!   peer, tag, communicator, bytes, sequence number), an immediate
+//!   receive's at the wait that completed it. Each rank's clock offset
+//!   against rank 0's is estimated by ping-pong when the session starts and
+//!   when it finishes ([`ClockSync`](crate::profile::ClockSync)); the merge
+//!   puts every rank on rank 0's clock (see
+//!   [`RankMerge`](crate::profile::RankMerge)), and the timeline formats
+//!   show the ranks together, with the messages between them.
 
 mod calls;
 mod clock;

@@ -51,7 +51,7 @@ pub struct RankMpi {
     pub timeline: Vec<MpiSpan>,
     /// The sends and receives of its point-to-point messages, in timeline
     /// mode, each tied to the call in [`timeline`](Self::timeline) that
-    /// sent it or completed its receive (see [`Profile::mpi_messages`]).
+    /// sent it or completed its receive (see [`Profile::mpi_messages`](super::Profile::mpi_messages)).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<MessageSide>,
 }
@@ -66,8 +66,8 @@ pub struct RankMpi {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ClockSync {
-    /// The rank's timeline zero (its [`Metadata::start_unix_s`]
-    /// (super::Metadata::start_unix_s)) as nanoseconds since the Unix epoch,
+    /// The rank's timeline zero (its
+    /// [`Metadata::start_unix_s`](super::Metadata::start_unix_s)) as nanoseconds since the Unix epoch,
     /// on its own clock: what its offsets are relative to.
     pub epoch_unix_ns: u64,
     /// The estimate when the session started.
@@ -144,7 +144,7 @@ pub struct MessageSide {
     pub posted_ns: u64,
 }
 
-/// A message paired from its two sides (see [`Profile::mpi_messages`]),
+/// A message paired from its two sides (see [`Profile::mpi_messages`](super::Profile::mpi_messages)),
 /// its times on one time axis.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -173,7 +173,7 @@ pub struct MpiMessage {
     pub recv_start_ns: u64,
     /// Its end (Paraver's physical receive).
     pub recv_end_ns: u64,
-    /// The index of the receiving rank in [`Profile::mpi`] and of the
+    /// The index of the receiving rank in [`Profile::mpi`](super::Profile::mpi) and of the
     /// completing call in its [`RankMpi::timeline`].
     pub recv_call: (usize, usize),
     /// The same for the send call.
