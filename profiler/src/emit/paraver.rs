@@ -34,7 +34,7 @@
 //!   when a span starts, `0` when it ends. The id of site `i` (an index into
 //!   [`Profile::sites`]) is `i + 1`. Paraver's "Stacked Val" semantic pushes
 //!   non-zero values and pops at `0`, which shows nested calls.
-//! - **MPI** (a profile with MPI timelines, see [`crate::mpi`]): each MPI
+//! - **MPI** (a profile with MPI timelines, recorded by `profiler::mpi`): each MPI
 //!   call is an event of Extrae's type **50000001** (point-to-point),
 //!   **50000002** (collective) or **50000003** (other), value = the
 //!   routine in Extrae's encoding (1 `MPI_Send`, 2 `MPI_Recv`, 3
