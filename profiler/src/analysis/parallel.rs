@@ -93,12 +93,28 @@ impl Profile {
 
     /// The parallel summary (the stored one, or computed now) when it has
     /// something to say: more than one thread did work, or a timeline exists.
+    /// A merged MPI profile (threads of several ranks, their own
+    /// processes) has none: the summary is of one process's threads, and
+    /// each rank's own reports have it.
     pub fn parallel_section(&self) -> Option<ParallelSummary> {
+        if self.rank_count() > 1 {
+            return None;
+        }
         let summary = self
             .parallel
             .clone()
             .unwrap_or_else(|| self.parallel_summary());
         (summary.is_parallel() || summary.concurrency.from_timeline).then_some(summary)
+    }
+}
+
+impl Profile {
+    /// How many MPI ranks the threads come from (0 outside MPI).
+    pub fn rank_count(&self) -> usize {
+        let mut ranks: Vec<u32> = self.threads.iter().filter_map(|t| t.rank).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        ranks.len()
     }
 }
 

@@ -551,6 +551,13 @@ pub fn report(profile: &Profile) -> String {
         .parallel_section()
         .map(|s| format!("{s}\n"))
         .unwrap_or_default();
+    if profile.rank_count() > 1 {
+        section.push_str(&format!(
+            "Parallel summary: per rank, in each rank's own reports (rank-NNNN/); this profile \
+             merges the threads of {} ranks, each its own process\n\n",
+            profile.rank_count()
+        ));
+    }
     if let Some(mpi) = profile.mpi_summary() {
         section.push_str(&format!("{mpi}\n"));
     }

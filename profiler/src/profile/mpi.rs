@@ -74,6 +74,16 @@ pub struct ClockSync {
     pub start: Option<ClockOffset>,
     /// The estimate when the session finished.
     pub end: Option<ClockOffset>,
+    /// Set by the merge: the most it moved the rank's times forward, after
+    /// the correction by the estimates, so that no message of a merged
+    /// profile is received before it was sent (an estimate is only as good
+    /// as half its round trip; see [`RankMerge`](super::RankMerge)), in ns.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_ns: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One clock-offset estimate of a rank against rank 0.
@@ -199,7 +209,7 @@ impl ClockSync {
     pub fn offset_at(&self, at_ns: u64) -> f64 {
         match (self.start, self.end) {
             (Some(a), Some(b)) if b.at_ns > a.at_ns => {
-                let slope = (b.offset_ns - a.offset_ns) as f64 / (b.at_ns - a.at_ns) as f64;
+                let slope = (b.offset_ns as f64 - a.offset_ns as f64) / (b.at_ns - a.at_ns) as f64;
                 a.offset_ns as f64 + slope * (at_ns as f64 - a.at_ns as f64)
             }
             (Some(a), _) => a.offset_ns as f64,
@@ -213,7 +223,8 @@ impl ClockSync {
     /// the drift is below 100% (anything else is no clock).
     pub fn to_reference(&self, at_ns: u64) -> i128 {
         let local = i128::from(self.epoch_unix_ns) + i128::from(at_ns);
-        local + self.offset_at(at_ns).round() as i128
+        // `as` saturates (a hostile file's offsets cannot overflow).
+        local.saturating_add(self.offset_at(at_ns).round() as i128)
     }
 }
 
@@ -432,6 +443,7 @@ mod tests {
             epoch_unix_ns: 1_000_000,
             start: Some(o(1_000, -50_000)),
             end: Some(o(1_001_000, -50_100)),
+            shift_ns: 0,
         };
         assert_eq!(sync.offset_at(1_000), -50_000.0);
         assert_eq!(sync.offset_at(501_000), -50_050.0);

@@ -16,7 +16,14 @@
 //!   folded trees: their timelines and MPI calls are put on one time axis,
 //!   rank 0's clock, each rank's times corrected by its [`ClockSync`]
 //!   (the axis starts at the earliest corrected start, the merged
-//!   [`Metadata::start_unix_s`](super::Metadata::start_unix_s));
+//!   [`Metadata::start_unix_s`](super::Metadata::start_unix_s)). An
+//!   estimate is only as good as half its round trip (milliseconds on a
+//!   busy machine), so a message could still seem received before it was
+//!   sent: from the end of such a receive on, its rank's times are then
+//!   moved forward by what it takes (a logical clock's repair, as
+//!   Scalasca's controlled logical clock repairs what the linear
+//!   correction leaves), the most a rank was moved recorded in
+//!   [`ClockSync::shift_ns`];
 //! - every rank's MPI figures ([`Profile::mpi`]) are kept, in rank order;
 //!   they are what the MPI summary and POP's hybrid metrics are computed
 //!   from;
@@ -27,7 +34,9 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 
-use super::{ClockSync, MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile};
+use super::{
+    ClockSync, MpiMessage, MpiRun, NO_PARENT, Node, Profile, SiteId, SiteInfo, ThreadProfile,
+};
 use crate::error::Error;
 use crate::hash::FastMap;
 
@@ -197,7 +206,8 @@ impl RankMerge {
         let mut next_id = folded;
         for k in &self.kept_ranks {
             let at = |ns: u64| -> u64 {
-                u64::try_from((k.sync.to_reference(ns) - origin).max(0)).unwrap_or(u64::MAX)
+                let t = k.sync.to_reference(ns).saturating_sub(origin);
+                u64::try_from(t.max(0)).unwrap_or(u64::MAX)
             };
             let mut ids: HashMap<u64, u64> = HashMap::new();
             for t in &mut self.kept[k.threads.clone()] {
@@ -319,6 +329,9 @@ impl RankMerge {
         let mut mpi = self.mpi;
         mpi.sort_by_key(|r| r.rank);
         p.mpi = mpi;
+        if origin.is_some() {
+            repair_order(&mut p);
+        }
         p
     }
 
@@ -342,6 +355,137 @@ impl RankMerge {
         candidates.push(id);
         id
     }
+}
+
+/// How far the repair moves a rank's times forward: a step function of
+/// time, non-decreasing, its steps at the ends of the rank's receives.
+struct Steps {
+    /// The times a step may be at (the rank's receive ends), sorted.
+    at: Vec<u64>,
+    /// A Fenwick tree of the steps' sizes over `at`.
+    tree: Vec<u64>,
+}
+
+impl Steps {
+    fn new(mut at: Vec<u64>) -> Steps {
+        at.sort_unstable();
+        at.dedup();
+        let n = at.len();
+        Steps {
+            at,
+            tree: vec![0; n + 1],
+        }
+    }
+
+    /// The shift at time `t`: every step at or before it.
+    fn shift(&self, t: u64) -> u64 {
+        let mut i = self.at.partition_point(|&a| a <= t);
+        let mut sum = 0u64;
+        while i > 0 {
+            sum = sum.saturating_add(self.tree[i]);
+            i &= i - 1;
+        }
+        sum
+    }
+
+    /// Adds a step of `by` at `t` (one of `at`).
+    fn add(&mut self, t: u64, by: u64) {
+        let Ok(k) = self.at.binary_search(&t) else {
+            return;
+        };
+        let mut i = k + 1;
+        while i < self.tree.len() {
+            self.tree[i] = self.tree[i].saturating_add(by);
+            i += i & i.wrapping_neg();
+        }
+    }
+
+    /// The step function applied to a time.
+    fn map(&self, t: u64) -> u64 {
+        t.saturating_add(self.shift(t))
+    }
+}
+
+/// Moves every rank's times forward, from the end of any receive that
+/// ends before its message was sent, by as much as it takes (a logical
+/// clock's repair: each rank's times keep their order, a call around the
+/// step gets longer, and later sends move with their rank, which the
+/// next receives take into account). Passes over the messages until none
+/// is out of order; the happened-before order of real messages has no
+/// cycle, so this ends (a hostile file's after a bounded number of
+/// passes).
+fn repair_order(p: &mut Profile) {
+    let messages = p.mpi_messages().paired;
+    if messages.is_empty() {
+        return;
+    }
+    let mut steps: HashMap<u32, Steps> = HashMap::new();
+    let mut ends: HashMap<u32, Vec<u64>> = HashMap::new();
+    for m in &messages {
+        ends.entry(m.to).or_default().push(m.recv_end_ns);
+    }
+    for (r, at) in ends {
+        steps.insert(r, Steps::new(at));
+    }
+    let mut order: Vec<&MpiMessage> = messages.iter().collect();
+    order.sort_by_key(|m| m.recv_end_ns);
+    let mut moved = false;
+    for _ in 0..(p.mpi.len() + 8).min(64) {
+        let mut changed = false;
+        for m in &order {
+            let sent = steps
+                .get(&m.from)
+                .map_or(m.send_start_ns, |s| s.map(m.send_start_ns));
+            let Some(to) = steps.get_mut(&m.to) else {
+                continue;
+            };
+            let got = to.map(m.recv_end_ns);
+            if got < sent {
+                to.add(m.recv_end_ns, sent - got);
+                changed = true;
+            }
+        }
+        moved |= changed;
+        if !changed {
+            break;
+        }
+    }
+    if !moved {
+        return;
+    }
+    let map = |r: Option<u32>, t: u64| match r.and_then(|r| steps.get(&r)) {
+        Some(s) => s.map(t),
+        None => t,
+    };
+    let mut end = p.meta.duration_ns;
+    for t in &mut p.threads {
+        let r = t.rank;
+        for span in &mut t.timeline {
+            let (a, b) = (map(r, span.start_ns), map(r, span.end_ns()));
+            *span = super::Span::new(span.site, a, b - a);
+            end = end.max(b);
+        }
+        t.started_ns = t.started_ns.map(|n| map(r, n));
+        t.ended_ns = t.ended_ns.map(|n| map(r, n));
+        for c in &mut t.cpu_samples {
+            c[0] = map(r, c[0]);
+        }
+    }
+    for m in &mut p.mpi {
+        let r = Some(m.rank);
+        for c in &mut m.timeline {
+            c.start_ns = map(r, c.start_ns);
+            c.end_ns = map(r, c.end_ns);
+            end = end.max(c.end_ns);
+        }
+        for side in &mut m.messages {
+            side.posted_ns = map(r, side.posted_ns);
+        }
+        if let Some(sync) = m.clock.as_mut() {
+            sync.shift_ns = steps.get(&m.rank).map_or(0, |s| s.shift(u64::MAX));
+        }
+    }
+    p.meta.duration_ns = end;
 }
 
 /// Unix seconds as whole nanoseconds (0 for a time before 1970 or not a
@@ -393,6 +537,7 @@ mod tests {
             epoch_unix_ns: start_ns,
             start: Some(o),
             end: None,
+            shift_ns: 0,
         });
         m.timeline = vec![MpiSpan {
             thread: 1,
@@ -425,5 +570,39 @@ mod tests {
         assert_eq!(p.meta.duration_ns, 530);
         // The table is still the sum.
         assert_eq!(p.stats().function("f").unwrap().figures.ncalls, 2);
+    }
+
+    #[test]
+    fn a_message_received_before_it_was_sent_moves_its_receiver() {
+        use crate::profile::{Direction, MessageSide};
+        let side = |direction, peer| MessageSide {
+            direction,
+            call: 0,
+            peer,
+            tag: 0,
+            comm: 0,
+            bytes: 8,
+            seq: 0,
+            posted_ns: 0,
+        };
+        // Rank 0's send starts at 512 on the merged axis; rank 1's
+        // receive (its MPI call, [12, 18]) ends at 18: 494 ns early.
+        let mut a = rank(0, 4_500, 0);
+        a.mpi[0].messages = vec![side(Direction::Send, 1)];
+        let mut b = rank(1, 5_000, -1_000);
+        b.mpi[0].messages = vec![side(Direction::Receive, 0)];
+        let p = Profile::merge_ranks([a, b]);
+        let m = p.mpi_messages().paired;
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].send_start_ns, m[0].recv_end_ns), (512, 512));
+        assert_eq!(p.mpi[1].clock.as_ref().unwrap().shift_ns, 494);
+        assert_eq!(p.mpi[0].clock.as_ref().unwrap().shift_ns, 0);
+        // From the receive's end on: the call and the span around it
+        // last longer, what started before stays.
+        assert_eq!(p.threads[1].timeline, [Span::new(0, 10, 504)]);
+        assert_eq!(
+            (p.mpi[1].timeline[0].start_ns, p.mpi[1].timeline[0].end_ns),
+            (12, 512)
+        );
     }
 }

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{load, mpiexec_with, rank_dir};
 use crate::timeline::paraver::prv;
-use integration::{scratch, tool};
+use integration::{ncalls, scratch, tool};
 
 /// Rounds of the ring (the test program's `ROUNDS`).
 const ROUNDS: usize = 4;
@@ -97,8 +97,25 @@ fn ring_trace_pairs_every_message_in_paraver_and_chrome() {
             "{names:?}"
         );
     }
-    // The late-sender wait is in the summary, as an approximation.
+    // The table still sums the ranks (their threads kept apart).
+    for (routine, calls) in [
+        ("MPI_Send", 2 * 3 * ROUNDS),
+        ("MPI_Recv", 2 * 3 * ROUNDS),
+        ("MPI_Isend", 3 * ROUNDS),
+        ("MPI_Irecv", 3 * ROUNDS),
+        ("MPI_Wait", 2 * 3 * ROUNDS),
+        ("ring_round", 3 * ROUNDS),
+    ] {
+        assert_eq!(ncalls(&merged, routine), calls as u64, "{routine}");
+    }
+    assert_eq!(merged.threads.len(), 3);
+    assert_eq!(merged.stats().total_time_ns(), merged.root_time_ns());
+    // The late-sender wait is in the summary, as an approximation; the
+    // thread-level parallel summary is each rank's (three processes'
+    // threads side by side are no oversubscription).
     let text = std::fs::read_to_string(out.join("pstats.txt")).unwrap();
+    assert!(text.contains("Parallel summary: per rank"), "{text}");
+    assert!(!text.contains("oversubscribed"), "{text}");
     assert!(text.contains("Late-sender waiting"), "{text}");
     assert!(
         text.contains("Serialization efficiency (approx.)"),
@@ -314,17 +331,42 @@ fn clock_offset_and_drift_are_corrected() {
     // Rank 0's clock less rank 1's: -(50 ms + 100 ppm of the time since
     // rank 1's zero).
     let expected = |at: u64| -(50_000_000.0 + at as f64 * 100e-6 / (1.0 + 100e-6));
+    // Within 100 us; on a machine too busy for a round trip under 200 us
+    // (both cores taken by other work, three ranks on two cores), within
+    // half the round trip the estimate was measured with: the reading on
+    // the other rank lies between rank 0's send and receive.
     for (o, when) in [(start, "start"), (end, "end")] {
         let err = o.offset_ns as f64 - expected(o.at_ns);
+        let bound = (o.rtt_ns as f64 / 2.0 + 1_000.0).max(100_000.0);
         assert!(
-            err.abs() < 100_000.0,
-            "{when}: offset {} ns, expected {:.0} (error {err:.0} ns)",
+            err.abs() < bound,
+            "{when}: offset {} ns, expected {:.0} (error {err:.0} ns, round trip {} ns)",
             o.offset_ns,
-            expected(o.at_ns)
+            expected(o.at_ns),
+            o.rtt_ns
         );
     }
     let messages = merged.mpi_messages();
     check_messages(&messages.paired, "corrected");
+    // Whatever the merge had to move a rank to keep every message in
+    // order is within what the estimates' round trips allow: the linear
+    // correction did the work, not the repair.
+    let slack: u64 = merged
+        .mpi
+        .iter()
+        .filter_map(|r| r.clock.as_ref())
+        .flat_map(|c| [c.start, c.end])
+        .flatten()
+        .map(|o| o.rtt_ns)
+        .sum();
+    for r in &merged.mpi {
+        let shift = r.clock.as_ref().map_or(0, |c| c.shift_ns);
+        assert!(
+            shift <= 100_000 + slack,
+            "rank {}: moved {shift} ns to keep messages in order (round trips {slack} ns)",
+            r.rank
+        );
+    }
     // Without the correction (each rank on its own clock, lined up by its
     // own start time) rank 1's messages would arrive before they left.
     let own: Vec<Profile> = (0..3).map(|r| load(&rank_dir(&out, r))).collect();
