@@ -21,8 +21,9 @@
 //!   `tid` is the thread's [`id`](crate::ThreadProfile::id); two threads of one
 //!   process with the same id (possible in merged profiles) get distinct
 //!   `tid`s above the largest id.
-//! - In a profile of an MPI program, each rank is one process (`pid` = rank
-//!   + 1), named `rank 3 @ host` and sorted by rank, its threads inside;
+//! - In a profile of an MPI program, each rank is one process (its `pid`
+//!   is the rank plus one), named `rank 3 @ host` and sorted by rank, its
+//!   threads inside;
 //!   each paired MPI message (see [`Profile::mpi_messages`]) is a flow
 //!   arrow (`"ph":"s"` and `"ph":"f"` with `"bp":"e"`, category `mpi`, one
 //!   `id` per message, `args` with the ranks, tag and bytes) from the middle
