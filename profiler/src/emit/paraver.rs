@@ -956,4 +956,57 @@ mod tests {
         assert_eq!(m.code_of(&p, 2), (MPI_OTHER, FIRST_UNLISTED, 15));
         assert_eq!(m.unlisted, [(FIRST_UNLISTED, "MPI_Custom".to_owned())]);
     }
+
+    #[test]
+    fn ranks_are_tasks_on_their_hosts_nodes() {
+        use crate::profile::RankMpi;
+        let meta = Metadata {
+            program: "prog".into(),
+            duration_ns: 1000,
+            start_unix_s: 1_795_239_000.0,
+            ..Metadata::default()
+        };
+        let thread = |id, name: &str, rank| {
+            let mut t = ThreadProfile::new(id, name, 10 + rank, Vec::new())
+                .with_timeline(vec![Span::new(0, 0, 100)], 0);
+            t.rank = Some(rank);
+            t
+        };
+        let threads = vec![
+            thread(1, "main", 0),
+            thread(2, "worker", 0),
+            thread(3, "main", 1),
+            thread(4, "main", 2),
+        ];
+        let mut p = Profile::new(meta, vec![SiteInfo::new("f", "m", "f.rs", 1)], threads);
+        p.mpi = vec![
+            RankMpi::new(0, "alpha", 10, 1000),
+            RankMpi::new(1, "beta", 11, 1000),
+            RankMpi::new(2, "alpha", 12, 1000),
+        ];
+        let (mut prv, mut pcf, mut row) = (Vec::new(), Vec::new(), Vec::new());
+        write(&p, &mut prv, &mut pcf, &mut row).unwrap();
+        let prv = String::from_utf8(prv).unwrap();
+        // Node 1 (alpha) holds ranks 0 and 2: CPUs 1-3; node 2 (beta) CPU 4.
+        assert_eq!(
+            prv.lines().next().unwrap(),
+            "#Paraver (21/11/2026 at 05:30):1000_ns:2(3,1):1:3(2:1,1:2,1:1)"
+        );
+        assert!(prv.contains("\n1:4:1:2:1:0:100:1\n"), "{prv}");
+        assert!(prv.contains("\n1:3:1:3:1:0:100:1\n"), "{prv}");
+        let row = String::from_utf8(row).unwrap();
+        assert!(
+            row.starts_with(
+                "LEVEL CPU SIZE 4\n1.alpha\n2.alpha\n3.alpha\n4.beta\n\nLEVEL NODE SIZE 2\nalpha\nbeta\n"
+            ),
+            "{row}"
+        );
+        assert!(
+            row.contains("LEVEL TASK SIZE 3\nrank 0 @ alpha\nrank 1 @ beta\nrank 2 @ alpha\n"),
+            "{row}"
+        );
+        // Without MPI timelines, no MPI states or types.
+        let pcf = String::from_utf8(pcf).unwrap();
+        assert!(!pcf.contains("50000001"), "{pcf}");
+    }
 }

@@ -113,7 +113,9 @@ fn signal(child: &Running, sig: i32) {
 
 fn wait(mut running: Running) -> (ExitStatus, String) {
     let mut child = running.0.take().expect("a running child");
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Long: an ending flushes each report file to disk, which takes
+    // seconds each while another process writes a lot (a cold build).
+    let deadline = Instant::now() + Duration::from_secs(150);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
