@@ -88,12 +88,6 @@ step "lints" cargo clippy --workspace --all-targets -- -D warnings
 step "lints (the mpi feature)" \
   cargo clippy -p profiler -p integration -p workloads --all-targets \
     --features integration/mpi,workloads/mpi -- -D warnings
-# The endings tests run a `panic = "abort"` build of their program. Built
-# here, its cold build's disk writes do not run during the other endings
-# tests, whose programs flush every report file to disk at their ending.
-step "build the panic=abort endings program" \
-  cargo build --quiet --profile panic-abort -p integration --bin endings \
-  --target-dir target/panic-abort-build
 step "tests (workspace)" cargo test
 step "tests of MPI programs under mpiexec (the mpi feature)" \
   cargo test -p integration --features mpi --test it -- mpi::

@@ -85,7 +85,8 @@ fn start(
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    // SAFETY: `setrlimit` is async-signal-safe, as `pre_exec` requires.
+    // SAFETY: `setrlimit` and `signal` are async-signal-safe, as
+    // `pre_exec` requires.
     unsafe {
         cmd.pre_exec(|| {
             let none = libc::rlimit {
@@ -93,6 +94,14 @@ fn start(
                 rlim_max: 0,
             };
             libc::setrlimit(libc::RLIMIT_CORE, &none);
+            // The signals these tests send, at their default action: a
+            // test run started in the background by a shell without job
+            // control (SIGINT, SIGQUIT) or under `nohup` (SIGHUP) passes
+            // them on ignored, and the profiler leaves an ignored signal
+            // ignored, as it should.
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
             Ok(())
         });
     }
@@ -113,9 +122,7 @@ fn signal(child: &Running, sig: i32) {
 
 fn wait(mut running: Running) -> (ExitStatus, String) {
     let mut child = running.0.take().expect("a running child");
-    // Long: an ending flushes each report file to disk, which takes
-    // seconds each while another process writes a lot (a cold build).
-    let deadline = Instant::now() + Duration::from_secs(150);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
@@ -405,7 +412,7 @@ fn sigkill_keeps_the_last_checkpoint() {
     let mut counts: Vec<(Instant, u64)> = Vec::new();
     let started = Instant::now();
     let mut line = String::new();
-    while started.elapsed() < Duration::from_millis(3500) {
+    while started.elapsed() < Duration::from_millis(4500) {
         line.clear();
         if stdout.read_line(&mut line).unwrap() == 0 {
             break;
@@ -425,11 +432,13 @@ fn sigkill_keeps_the_last_checkpoint() {
         p.meta.still_running.as_deref(),
         Some("checkpoint every 1 s")
     );
-    // Calls made a second before the kill (and the time a checkpoint takes
-    // to write) are in the last checkpoint.
+    // Calls made a second before the kill, and the time a checkpoint takes
+    // to write (every file flushed to disk: up to a second and a half
+    // while the other endings tests write theirs), are in the last
+    // checkpoint.
     let before = counts
         .iter()
-        .filter(|(t, _)| killed.duration_since(*t) >= Duration::from_millis(1500))
+        .filter(|(t, _)| killed.duration_since(*t) >= Duration::from_millis(2500))
         .map(|(_, n)| *n)
         .max()
         .expect("counts were printed");
@@ -440,7 +449,7 @@ fn sigkill_keeps_the_last_checkpoint() {
     check_set(&out);
     assert!(
         got >= before,
-        "the checkpoint holds {got} calls; {before} were made 1.5 s before the kill"
+        "the checkpoint holds {got} calls; {before} were made 2.5 s before the kill"
     );
     std::fs::remove_dir_all(&out).unwrap();
 }
