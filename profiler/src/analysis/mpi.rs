@@ -76,6 +76,9 @@ pub struct LateSender {
     pub wait_ns: Vec<u64>,
     /// Messages paired and counted.
     pub messages: usize,
+    /// MPI calls left off the ranks' timelines by their cap (their
+    /// messages are not counted).
+    pub calls_dropped: u64,
     /// The approximate serialization efficiency.
     pub serialization: Option<f64>,
     /// The approximate transfer efficiency.
@@ -125,6 +128,7 @@ impl LateSender {
         Some(LateSender {
             wait_ns,
             messages: messages.paired.len(),
+            calls_dropped: profile.mpi.iter().map(|r| r.timeline_dropped).sum(),
             serialization,
             transfer,
         })
@@ -559,6 +563,13 @@ impl fmt::Display for MpiSummary {
                 "  Late-sender waiting ({} messages: time in a receive or wait before the matching send began)",
                 l.messages
             )?;
+            if l.calls_dropped > 0 {
+                writeln!(
+                    f,
+                    "  ({} MPI calls were left off the timelines by their cap; their messages are not counted)",
+                    l.calls_dropped
+                )?;
+            }
             writeln!(f, "  {:>6}  {:>12} {:>7}", "Task", "Waiting (s)", "App%")?;
             for (r, &w) in self.ranks.iter().zip(&l.wait_ns) {
                 writeln!(

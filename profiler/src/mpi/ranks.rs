@@ -82,6 +82,7 @@ pub(super) fn rank_mpi(profile: &Profile, tally: &Tally, rank: u32) -> RankMpi {
 /// numbered in the order they were posted per (direction, peer, tag,
 /// communicator), the order MPI matches them in.
 pub(super) fn add_timeline(out: &mut RankMpi, tally: &Tally, base: &Timebase) {
+    out.timeline_dropped = tally.dropped;
     out.timeline = tally
         .calls
         .iter()

@@ -25,7 +25,14 @@ pub(super) struct Tally {
     pub(super) sides: Vec<RawSide>,
     /// Immediate receives posted and not yet completed, by request handle.
     pending: HashMap<usize, Pending>,
+    /// Calls left off the timeline past [`MAX_CALLS`].
+    pub(super) dropped: u64,
 }
+
+/// The most MPI calls kept on a rank's timeline (with their messages'
+/// sides, about 100 bytes each): later ones are counted as dropped, and
+/// their messages stay unpaired.
+pub(super) const MAX_CALLS: usize = 4 << 20;
 
 /// Bytes sent and received, and the peers, of one routine and caller.
 pub(super) type Moved = (u64, u64, BTreeSet<u32>);
@@ -114,80 +121,96 @@ pub(super) struct Call<'a> {
 /// Adds one call (see [`Call`]).
 pub(super) fn add(c: &Call<'_>) {
     let mut guard = TALLY.lock();
-    let t = guard.get_or_insert_with(Tally::default);
-    let b = t
-        .bytes
-        .entry((c.routine, c.caller))
-        .or_insert((0, 0, BTreeSet::new()));
-    b.0 = b.0.saturating_add(c.sent);
-    b.1 = b.1.saturating_add(c.received);
-    b.2.extend(c.to.into_iter().chain(c.from));
-    if let Some(to) = c.to {
-        let s = t.sent.entry(to).or_insert((0, 0));
-        s.0 = s.0.saturating_add(c.sent);
-        s.1 += 1;
-    }
-    let Some((thread, start, end)) = c.timed else {
-        return;
-    };
-    let call = u32::try_from(t.calls.len()).unwrap_or(u32::MAX);
-    t.calls.push(RawCall {
-        thread,
-        site: c.site,
-        start,
-        end,
-    });
-    let side = |direction, peer, tag, comm, bytes| RawSide {
-        direction,
-        call,
-        peer,
-        tag,
-        comm,
-        bytes,
-        posted: start,
-        order: c.order,
-    };
-    match c.message {
-        Message::None => {}
-        &Message::Send { to, tag, comm } => {
-            t.sides.push(side(Direction::Send, to, tag, comm, c.sent));
+    guard.get_or_insert_with(Tally::default).add(c, MAX_CALLS);
+}
+
+impl Tally {
+    /// Adds one call, keeping at most `max_calls` on the timeline.
+    fn add(&mut self, c: &Call<'_>, max_calls: usize) {
+        let t = self;
+        let b = t
+            .bytes
+            .entry((c.routine, c.caller))
+            .or_insert((0, 0, BTreeSet::new()));
+        b.0 = b.0.saturating_add(c.sent);
+        b.1 = b.1.saturating_add(c.received);
+        b.2.extend(c.to.into_iter().chain(c.from));
+        if let Some(to) = c.to {
+            let s = t.sent.entry(to).or_insert((0, 0));
+            s.0 = s.0.saturating_add(c.sent);
+            s.1 += 1;
         }
-        &Message::Receive { from, tag, comm } => {
-            t.sides
-                .push(side(Direction::Receive, from, tag, comm, c.received));
+        let Some((thread, start, end)) = c.timed else {
+            return;
+        };
+        if t.calls.len() >= max_calls {
+            t.dropped += 1;
+            if let Message::Complete(done) = c.message {
+                for (request, _) in done {
+                    t.pending.remove(request);
+                }
+            }
+            return;
         }
-        &Message::PostReceive {
-            request,
-            from,
+        let call = u32::try_from(t.calls.len()).unwrap_or(u32::MAX);
+        t.calls.push(RawCall {
+            thread,
+            site: c.site,
+            start,
+            end,
+        });
+        let side = |direction, peer, tag, comm, bytes| RawSide {
+            direction,
+            call,
+            peer,
+            tag,
             comm,
-        } => {
-            t.pending.insert(
+            bytes,
+            posted: start,
+            order: c.order,
+        };
+        match c.message {
+            Message::None => {}
+            &Message::Send { to, tag, comm } => {
+                t.sides.push(side(Direction::Send, to, tag, comm, c.sent));
+            }
+            &Message::Receive { from, tag, comm } => {
+                t.sides
+                    .push(side(Direction::Receive, from, tag, comm, c.received));
+            }
+            &Message::PostReceive {
                 request,
-                Pending {
-                    peer: from,
-                    comm,
-                    bytes: c.received,
-                    posted: start,
-                    order: c.order,
-                },
-            );
-        }
-        Message::Complete(done) => {
-            for &(request, tag) in done {
-                // A send's request, or a receive posted before the session.
-                let Some(p) = t.pending.remove(&request) else {
-                    continue;
-                };
-                t.sides.push(RawSide {
-                    direction: Direction::Receive,
-                    call,
-                    peer: p.peer,
-                    tag,
-                    comm: p.comm,
-                    bytes: p.bytes,
-                    posted: p.posted,
-                    order: p.order,
-                });
+                from,
+                comm,
+            } => {
+                t.pending.insert(
+                    request,
+                    Pending {
+                        peer: from,
+                        comm,
+                        bytes: c.received,
+                        posted: start,
+                        order: c.order,
+                    },
+                );
+            }
+            Message::Complete(done) => {
+                for &(request, tag) in done {
+                    // A send's request, or a receive posted before the session.
+                    let Some(p) = t.pending.remove(&request) else {
+                        continue;
+                    };
+                    t.sides.push(RawSide {
+                        direction: Direction::Receive,
+                        call,
+                        peer: p.peer,
+                        tag,
+                        comm: p.comm,
+                        bytes: p.bytes,
+                        posted: p.posted,
+                        order: p.order,
+                    });
+                }
             }
         }
     }
@@ -202,4 +225,51 @@ pub(super) fn take() -> Tally {
 /// as pstats shows built-ins (file `~`, line 0).
 pub const fn site(routine: &'static str) -> Site {
     Site::new(SiteName::Literal(routine), "mpi", "~", 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(message: &Message, order: u64) -> Call<'_> {
+        Call {
+            routine: "MPI_Send",
+            site: 0,
+            caller: None,
+            sent: 8,
+            received: 0,
+            to: Some(1),
+            from: None,
+            timed: Some((1, order, order + 1)),
+            message,
+            order,
+        }
+    }
+
+    #[test]
+    fn the_timeline_is_capped_and_counts_what_it_drops() {
+        let mut t = Tally::default();
+        let send = Message::Send {
+            to: 1,
+            tag: 0,
+            comm: 0,
+        };
+        let post = Message::PostReceive {
+            request: 7,
+            from: 1,
+            comm: 0,
+        };
+        t.add(&call(&send, 0), 2);
+        t.add(&call(&post, 1), 2);
+        t.add(&call(&send, 2), 2);
+        t.add(&call(&Message::Complete(vec![(7, 3)]), 3), 2);
+        assert_eq!((t.calls.len(), t.sides.len(), t.dropped), (2, 1, 2));
+        assert!(
+            t.pending.is_empty(),
+            "a dropped wait still ends its receive"
+        );
+        // The bytes still count.
+        assert_eq!(t.bytes[&("MPI_Send", None)].0, 32);
+        assert_eq!(t.sent[&1], (32, 4));
+    }
 }

@@ -49,6 +49,10 @@ pub struct RankMpi {
     /// in the order they ended on each thread.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<MpiSpan>,
+    /// MPI calls left off [`timeline`](Self::timeline) because its cap
+    /// (4,194,304 calls per rank) was reached; their messages are unpaired.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeline_dropped: u64,
     /// The sends and receives of its point-to-point messages, in timeline
     /// mode, each tied to the call in [`timeline`](Self::timeline) that
     /// sent it or completed its receive (see [`Profile::mpi_messages`](super::Profile::mpi_messages)).
