@@ -546,15 +546,7 @@ impl fmt::Display for MpiSummary {
             (2, "Thread load balance", p.thread_load_balance),
             (2, "Thread communication efficiency", p.thread_communication),
         ] {
-            let label = format!("{}{name}", "  ".repeat(depth));
-            match value {
-                Some(v) => writeln!(
-                    f,
-                    "    {label:<38} {v:>5.2}{}",
-                    if v < ACCEPTABLE_EFFICIENCY { " *" } else { "" }
-                )?,
-                None => writeln!(f, "    {label:<38}   n/a")?,
-            }
+            efficiency_line(f, &format!("{}{name}", "  ".repeat(depth)), value)?;
         }
         if let Some(l) = &self.late_sender {
             writeln!(f)?;
@@ -588,17 +580,23 @@ impl fmt::Display for MpiSummary {
                 ("Serialization efficiency (approx.)", l.serialization),
                 ("Transfer efficiency (approx.)", l.transfer),
             ] {
-                match value {
-                    Some(v) => writeln!(
-                        f,
-                        "    {name:<38} {v:>5.2}{}",
-                        if v < ACCEPTABLE_EFFICIENCY { " *" } else { "" }
-                    )?,
-                    None => writeln!(f, "    {name:<38}   n/a")?,
-                }
+                efficiency_line(f, name, value)?;
             }
         }
         Ok(())
+    }
+}
+
+/// One efficiency of the summary: its label, its value (`n/a` when
+/// unknown), marked `*` below the acceptable 0.8.
+fn efficiency_line(f: &mut fmt::Formatter<'_>, label: &str, value: Option<f64>) -> fmt::Result {
+    match value {
+        Some(v) => writeln!(
+            f,
+            "    {label:<38} {v:>5.2}{}",
+            if v < ACCEPTABLE_EFFICIENCY { " *" } else { "" }
+        ),
+        None => writeln!(f, "    {label:<38}   n/a"),
     }
 }
 

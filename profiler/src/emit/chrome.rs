@@ -164,7 +164,7 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
     for t in &profile.threads {
         if seen_pids.insert(pid(t)) {
             let label = match t.rank {
-                Some(r) => format!("rank {r} @ {}", rank_host(profile, r)),
+                Some(r) => format!("rank {r} @ {}", profile.rank_host(r)),
                 None => program.to_owned(),
             };
             let m = Metadata {
@@ -269,47 +269,37 @@ fn flows(profile: &Profile, tids: &[u64], w: &mut dyn Write, events: &mut Lines)
     if profile.mpi.iter().all(|m| m.messages.is_empty()) {
         return Ok(());
     }
-    let mut index: HashMap<(u32, u64), usize> = HashMap::new();
-    for (i, t) in profile.threads.iter().enumerate() {
-        index.entry((t.rank.unwrap_or(u32::MAX), t.id)).or_insert(i);
-    }
-    let find = |rank: u32, id: u64| index.get(&(rank, id)).copied();
+    let threads = profile.threads_by_rank();
     let mid = |a: u64, b: u64| a + b.saturating_sub(a) / 2;
-    for (k, m) in profile.mpi_messages().paired.iter().enumerate() {
-        let (Some(s), Some(r)) = (find(m.from, m.send_thread), find(m.to, m.recv_thread)) else {
+    for (id, m) in profile.mpi_messages().paired.iter().enumerate() {
+        let (Some(s), Some(r)) = (
+            threads.find(m.from, m.send_thread),
+            threads.find(m.to, m.recv_thread),
+        ) else {
             continue;
         };
-        let args = || FlowArgs {
-            from: m.from,
-            to: m.to,
-            tag: m.tag,
-            bytes: m.bytes,
-        };
-        let (st, rt) = (&profile.threads[s], &profile.threads[r]);
-        let start = Flow {
+        // One end of the arrow, on thread `ti` at `ts`.
+        let end = |ph, ti: usize, ts, bp| Flow {
             name: "MPI message",
             cat: "mpi",
-            ph: "s",
-            id: k,
-            ts: Micros(mid(m.send_start_ns, m.send_end_ns)),
-            pid: pid(st),
-            tid: tids[s],
-            bp: None,
-            args: args(),
+            ph,
+            id,
+            ts: Micros(ts),
+            pid: pid(&profile.threads[ti]),
+            tid: tids[ti],
+            bp,
+            args: FlowArgs {
+                from: m.from,
+                to: m.to,
+                tag: m.tag,
+                bytes: m.bytes,
+            },
         };
-        events.item(w, &start)?;
-        let end = Flow {
-            name: "MPI message",
-            cat: "mpi",
-            ph: "f",
-            id: k,
-            ts: Micros(mid(m.recv_start_ns, m.recv_end_ns)),
-            pid: pid(rt),
-            tid: tids[r],
-            bp: Some("e"),
-            args: args(),
-        };
-        events.item(w, &end)?;
+        events.item(w, &end("s", s, mid(m.send_start_ns, m.send_end_ns), None))?;
+        events.item(
+            w,
+            &end("f", r, mid(m.recv_start_ns, m.recv_end_ns), Some("e")),
+        )?;
     }
     Ok(())
 }
@@ -319,15 +309,6 @@ fn flows(profile: &Profile, tids: &[u64], w: &mut dyn Write, events: &mut Lines)
 /// out, the idle process to some viewers), else its process id.
 fn pid(t: &crate::ThreadProfile) -> u32 {
     t.rank.map_or(t.pid, |r| r.saturating_add(1))
-}
-
-/// The host of rank `r` (from [`Profile::mpi`]), or the profile's.
-fn rank_host(profile: &Profile, r: u32) -> &str {
-    profile
-        .mpi
-        .iter()
-        .find(|m| m.rank == r)
-        .map_or(profile.meta.host.as_str(), |m| m.host.as_str())
 }
 
 /// The `tid` of every thread: its id, or a fresh number when another thread

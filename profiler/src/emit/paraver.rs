@@ -140,9 +140,7 @@ impl Layout {
         };
         let by_rank = profile.threads.iter().any(|t| t.rank.is_some());
         let host_of = |rank: Option<u32>| -> String {
-            let host = rank
-                .and_then(|r| profile.mpi.iter().find(|m| m.rank == r))
-                .map_or(profile.meta.host.as_str(), |m| m.host.as_str());
+            let host = rank.map_or(profile.meta.host.as_str(), |r| profile.rank_host(r));
             let host = names::label(host);
             if host.is_empty() {
                 "host".to_owned()
@@ -558,16 +556,8 @@ impl MpiTimeline {
         if profile.mpi.iter().all(|m| m.timeline.is_empty()) {
             return out;
         }
-        let mut index: HashMap<(u32, u64), usize> = HashMap::new();
-        for (i, t) in profile.threads.iter().enumerate() {
-            index.entry((t.rank.unwrap_or(u32::MAX), t.id)).or_insert(i);
-        }
-        let find = |rank: u32, id: u64| {
-            index
-                .get(&(rank, id))
-                .or_else(|| index.get(&(u32::MAX, id)))
-                .copied()
-        };
+        let threads = profile.threads_by_rank();
+        let find = |rank: u32, id: u64| threads.find(rank, id);
         for m in &profile.mpi {
             for c in &m.timeline {
                 let Some(ti) = find(m.rank, c.thread) else {

@@ -161,12 +161,7 @@ fn profile_names(profile: &Profile) -> Vec<String> {
         .map(|t| {
             let name = names::clean(&t.name);
             if let Some(r) = t.rank {
-                let host = profile
-                    .mpi
-                    .iter()
-                    .find(|m| m.rank == r)
-                    .map_or(profile.meta.host.as_str(), |m| m.host.as_str());
-                let host = names::clean(host);
+                let host = names::clean(profile.rank_host(r));
                 return format!("rank {r} @ {host}: thread {name} (tid {})", t.id);
             }
             if pids.len() > 1 || count[t.name.as_str()] > 1 {

@@ -127,8 +127,7 @@ pub(super) fn add(c: &Call<'_>) {
 impl Tally {
     /// Adds one call, keeping at most `max_calls` on the timeline.
     fn add(&mut self, c: &Call<'_>, max_calls: usize) {
-        let t = self;
-        let b = t
+        let b = self
             .bytes
             .entry((c.routine, c.caller))
             .or_insert((0, 0, BTreeSet::new()));
@@ -136,24 +135,24 @@ impl Tally {
         b.1 = b.1.saturating_add(c.received);
         b.2.extend(c.to.into_iter().chain(c.from));
         if let Some(to) = c.to {
-            let s = t.sent.entry(to).or_insert((0, 0));
+            let s = self.sent.entry(to).or_insert((0, 0));
             s.0 = s.0.saturating_add(c.sent);
             s.1 += 1;
         }
         let Some((thread, start, end)) = c.timed else {
             return;
         };
-        if t.calls.len() >= max_calls {
-            t.dropped += 1;
+        if self.calls.len() >= max_calls {
+            self.dropped += 1;
             if let Message::Complete(done) = c.message {
                 for (request, _) in done {
-                    t.pending.remove(request);
+                    self.pending.remove(request);
                 }
             }
             return;
         }
-        let call = u32::try_from(t.calls.len()).unwrap_or(u32::MAX);
-        t.calls.push(RawCall {
+        let call = u32::try_from(self.calls.len()).unwrap_or(u32::MAX);
+        self.calls.push(RawCall {
             thread,
             site: c.site,
             start,
@@ -172,10 +171,11 @@ impl Tally {
         match c.message {
             Message::None => {}
             &Message::Send { to, tag, comm } => {
-                t.sides.push(side(Direction::Send, to, tag, comm, c.sent));
+                self.sides
+                    .push(side(Direction::Send, to, tag, comm, c.sent));
             }
             &Message::Receive { from, tag, comm } => {
-                t.sides
+                self.sides
                     .push(side(Direction::Receive, from, tag, comm, c.received));
             }
             &Message::PostReceive {
@@ -183,7 +183,7 @@ impl Tally {
                 from,
                 comm,
             } => {
-                t.pending.insert(
+                self.pending.insert(
                     request,
                     Pending {
                         peer: from,
@@ -197,10 +197,10 @@ impl Tally {
             Message::Complete(done) => {
                 for &(request, tag) in done {
                     // A send's request, or a receive posted before the session.
-                    let Some(p) = t.pending.remove(&request) else {
+                    let Some(p) = self.pending.remove(&request) else {
                         continue;
                     };
-                    t.sides.push(RawSide {
+                    self.sides.push(RawSide {
                         direction: Direction::Receive,
                         call,
                         peer: p.peer,

@@ -209,7 +209,7 @@ pub use file::{FORMAT_MARKER, FORMAT_VERSION, MAX_INPUT_BYTES};
 pub(crate) use file::{may_be_json, parse, write};
 pub use mpi::{
     ClockOffset, ClockSync, Direction, MessageSide, MpiCall, MpiMessage, MpiMessages, MpiRun,
-    MpiSpan, MpiTraffic, RankMpi, RankThread,
+    MpiSpan, MpiTraffic, RankMpi, RankThread, ThreadsByRank,
 };
 pub use ranks::RankMerge;
 pub use spans::{Placed, nest, overlapping};

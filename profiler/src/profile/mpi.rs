@@ -194,6 +194,24 @@ pub struct MpiMessage {
     pub send_call: (usize, usize),
 }
 
+/// The threads of a profile by rank and id (see
+/// [`Profile::threads_by_rank`](super::Profile::threads_by_rank)).
+#[derive(Clone, Debug, Default)]
+pub struct ThreadsByRank {
+    index: std::collections::HashMap<(u32, u64), usize>,
+}
+
+impl ThreadsByRank {
+    /// The index of thread `id` of rank `rank` (or of a thread `id` with no
+    /// rank, in a profile of one process).
+    pub fn find(&self, rank: u32, id: u64) -> Option<usize> {
+        self.index
+            .get(&(rank, id))
+            .or_else(|| self.index.get(&(u32::MAX, id)))
+            .copied()
+    }
+}
+
 /// Every message of a profile paired, and the sides left unpaired (a
 /// message whose other rank is missing, or sent but never received).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -233,6 +251,27 @@ impl ClockSync {
 }
 
 impl super::Profile {
+    /// The host rank `rank` ran on (from [`Profile::mpi`](super::Profile::mpi)),
+    /// or the profile's own.
+    pub fn rank_host(&self, rank: u32) -> &str {
+        self.mpi
+            .iter()
+            .find(|m| m.rank == rank)
+            .map_or(self.meta.host.as_str(), |m| m.host.as_str())
+    }
+
+    /// The index in [`Profile::threads`](super::Profile::threads) of every
+    /// thread, by (rank, [`ThreadProfile::id`](super::ThreadProfile::id)):
+    /// what [`MpiSpan::thread`] and [`MpiMessage`]'s threads name. Look a
+    /// thread up with [`ThreadsByRank::find`].
+    pub fn threads_by_rank(&self) -> ThreadsByRank {
+        let mut index = std::collections::HashMap::new();
+        for (i, t) in self.threads.iter().enumerate() {
+            index.entry((t.rank.unwrap_or(u32::MAX), t.id)).or_insert(i);
+        }
+        ThreadsByRank { index }
+    }
+
     /// The profile's point-to-point messages, each send paired with its
     /// receive by (sender, receiver, tag, communicator, sequence number),
     /// as Extrae's merger pairs them. Needs the ranks' timelines (timeline
