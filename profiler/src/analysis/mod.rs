@@ -46,6 +46,7 @@
 //! assert!(!s.oversubscribed);
 //! ```
 
+pub mod bounds;
 mod cpu;
 mod intervals;
 mod mpi;
@@ -57,8 +58,15 @@ pub use crate::profile::{
     RegionBusy, RegionCall, RuntimeSource, SchedSummary, ThreadBusy,
 };
 pub use crate::sys::available_cores;
+pub use bounds::{Bounds, BoundFunction, Finding, FindingKind};
 pub use cpu::{MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, WAITING_BLOCKED_FRACTION};
 pub use mpi::{CallSite, CommMatrix, HybridEfficiency, LateSender, MPI_TOP, MpiSummary, RankTimes};
 pub use parallel::{
     ACCEPTABLE_EFFICIENCY, MAX_REGION_CALLS, MAX_REGIONS, OVERSUBSCRIPTION_MIN_FRACTION, summarize,
 };
+
+/// A duration for people: `1.234 s`, `5.678 ms`, `9.012 us` or `345 ns`, as
+/// the text reports print it.
+pub fn duration_text(ns: u64) -> String {
+    text::duration(ns)
+}

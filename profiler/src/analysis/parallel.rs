@@ -175,6 +175,47 @@ struct Candidate {
     workers: Vec<u32>,
 }
 
+/// Useful time per thread, for concurrency: busy (inside a profiled scope),
+/// less the bodies of the thread's own parallel regions (where it waits for
+/// its workers).
+fn useful_sets(timelines: &[Timeline<'_>], regions_found: &[Candidate]) -> Vec<IntervalSet> {
+    let mut waits: Vec<Vec<(u64, u64)>> = vec![Vec::new(); timelines.len()];
+    for c in regions_found {
+        let tl = &timelines[c.thread as usize];
+        let inner = descendants(tl, c);
+        let own = IntervalSet::union(vec![(c.start, c.end)]);
+        waits[c.thread as usize].extend(own.minus(&inner).iter());
+    }
+    timelines
+        .iter()
+        .zip(waits)
+        .map(|(tl, w)| tl.busy.minus(&IntervalSet::union(w)))
+        .collect()
+}
+
+/// Per thread, when it did useful work (see [`useful_sets`]), from the
+/// timelines (empty sets for a thread without one); and per thread, when
+/// another thread's parallel region call ran (the thread may be one of its
+/// workers).
+pub(crate) fn useful_time(profile: &Profile) -> (Vec<IntervalSet>, Vec<IntervalSet>) {
+    let threads = &profile.threads;
+    let curves: Vec<Option<CpuCurve>> = threads.iter().map(CpuCurve::of).collect();
+    let timelines: Vec<Timeline<'_>> = threads.iter().map(Timeline::new).collect();
+    let regions_found = find_regions(&timelines, &curves);
+    let others = (0..threads.len())
+        .map(|i| {
+            IntervalSet::union(
+                regions_found
+                    .iter()
+                    .filter(|c| c.thread as usize != i)
+                    .map(|c| (c.start, c.end))
+                    .collect(),
+            )
+        })
+        .collect();
+    (useful_sets(&timelines, &regions_found), others)
+}
+
 /// Computes the [`ParallelSummary`] of a profile (the same as
 /// [`Profile::parallel_summary`]).
 pub fn summarize(profile: &Profile) -> ParallelSummary {
@@ -214,19 +255,7 @@ pub fn summarize(profile: &Profile) -> ParallelSummary {
         Vec::new()
     };
 
-    // Useful time for concurrency: busy, less the bodies of one's own regions.
-    let mut waits: Vec<Vec<(u64, u64)>> = vec![Vec::new(); threads.len()];
-    for c in &regions_found {
-        let tl = &timelines[c.thread as usize];
-        let inner = descendants(tl, c);
-        let own = IntervalSet::union(vec![(c.start, c.end)]);
-        waits[c.thread as usize].extend(own.minus(&inner).iter());
-    }
-    let useful: Vec<IntervalSet> = timelines
-        .iter()
-        .zip(waits)
-        .map(|(tl, w)| tl.busy.minus(&IntervalSet::union(w)))
-        .collect();
+    let useful = useful_sets(&timelines, &regions_found);
 
     let summary_threads = threads
         .iter()

@@ -93,7 +93,7 @@ impl ParallelSummary {
         (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
-    fn warning_line(&self, o: &Oversubscription) -> Option<String> {
+    pub(super) fn warning_line(&self, o: &Oversubscription) -> Option<String> {
         let advice = "limit nested thread pools (threads x inner threads <= cores)";
         let samples = self.sched.map_or(0, |s| s.samples);
         Some(match o.kind {

@@ -4,9 +4,9 @@
 //!
 //! ```text
 //! profiler report FILE... [--sort KEY...] [--limit N] [--callers|--callees] [--threads] [--filter REGEX]
-//! profiler convert FILE --to callgrind|prof|flamegraph|folded|chrome|paraver|speedscope|json [-o OUT]
+//! profiler convert FILE --to callgrind|prof|flamegraph|folded|chrome|paraver|speedscope|html|json [-o OUT]
 //! profiler merge FILE... -o OUT
-//! profiler diff BEFORE AFTER [--svg OUT] [--by tottime|cumtime|ncalls] [--limit N]
+//! profiler diff BEFORE AFTER [--svg OUT] [--html OUT] [--by tottime|cumtime|ncalls] [--limit N]
 //! ```
 //!
 //! Every input may be a `profile.json` or a `.prof` (told apart by their
@@ -114,6 +114,10 @@ struct DiffArgs {
     /// for standard output).
     #[arg(long, value_name = "OUT")]
     svg: Option<PathBuf>,
+    /// Also write the comparison as a page (every function before and
+    /// after, sortable and searchable; `-` for standard output).
+    #[arg(long, value_name = "OUT")]
+    html: Option<PathBuf>,
     /// Which change ranks the functions.
     #[arg(long, value_enum, default_value_t = DiffBy::Tottime)]
     by: DiffBy,
@@ -454,6 +458,9 @@ fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     if let Some(svg) = &a.svg {
         refuse_inputs(svg, &[a.before.clone(), a.after.clone()], "--svg")?;
     }
+    if let Some(html) = &a.html {
+        refuse_inputs(html, &[a.before.clone(), a.after.clone()], "--html")?;
+    }
     let before = load(&a.before, notes)?;
     let after = load(&a.after, notes)?;
     let mut d = ProfileDiff::new(&before, &after, a.by).labels(
@@ -465,6 +472,13 @@ fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     }
     if let Some(svg) = &a.svg {
         write_output(svg, |w| flamegraph::write_differential(&before, &after, w))?;
+    }
+    if let Some(html) = &a.html {
+        let labels = [a.before.display().to_string(), a.after.display().to_string()];
+        let all = ProfileDiff::new(&before, &after, a.by);
+        write_output(html, |w| {
+            profiler::emit::html::write_diff(&all, &before, &after, [&labels[0], &labels[1]], w)
+        })?;
     }
     print_out(&d.to_string())
 }

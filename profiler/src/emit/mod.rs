@@ -38,6 +38,7 @@ pub mod chrome;
 pub mod csv;
 pub mod flamechart;
 pub mod flamegraph;
+pub mod html;
 pub mod json;
 pub mod mpi_matrix;
 mod names;
@@ -198,6 +199,14 @@ formats! {
         needs: Timeline,
         session: true,
         files: [("flamechart.svg", "{}.flamechart.svg", flamechart::write)],
+    },
+    /// One self-contained interactive page (report.html): the run, where
+    /// the time goes, the pstats table, the icicle, the timeline, the
+    /// parallel and MPI summaries.
+    Html = "html" {
+        needs: Nothing,
+        session: true,
+        files: [("report.html", "{}.html", html::write)],
     },
     /// The MPI communication matrix as CSV: bytes and messages, sender x
     /// receiver (an MPI program's profile).

@@ -816,7 +816,7 @@ fn date(unix_s: f64) -> String {
 
 /// The proleptic Gregorian (year, month, day) of a number of days since
 /// 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097); // [0, 146096]

@@ -30,7 +30,7 @@ pub(crate) struct ScaleArgs {
     // The mode to scale.
     #[arg(long, short = 'm', help = parallel_mode_help().replacen("The mode", "The mode to scale", 1))]
     mode: Option<Mode>,
-    /// Folder for speedup.svg (one subfolder per workload).
+    /// Folder for speedup.svg and scale.html (one subfolder per workload).
     #[arg(long, short = 'o', default_value = "profile-out")]
     out: PathBuf,
     #[command(flatten)]
@@ -99,7 +99,7 @@ pub(crate) fn scale(a: &ScaleArgs) -> Result<(), Error> {
             })
             .collect();
         drop(input);
-        bar.suspend(|| report_scale(*w, mode, &measurements, cores, &a.out))?;
+        bar.suspend(|| report_scale(*w, mode, &measurements, &counts, &times, cores, &a.out))?;
     }
     bar.finish_and_clear();
     Ok(())
@@ -109,6 +109,8 @@ fn report_scale(
     w: Workload,
     mode: Mode,
     measurements: &[Measurement],
+    counts: &[usize],
+    times: &[Vec<f64>],
     cores: usize,
     out: &Path,
 ) -> Result<(), Error> {
@@ -166,5 +168,21 @@ fn report_scale(
         fit.as_ref(),
     )?;
     println!("   chart: {}", path.display());
+    // The same study as a page: speed-up and efficiency with the fit.
+    let command: Vec<String> = std::env::args().collect();
+    let mut study = profiler::emit::html::Scaling::new(
+        format!("{w} ({mode})"),
+        command.join(" "),
+        u32::try_from(cores).unwrap_or(u32::MAX),
+    );
+    for (&p, t) in counts.iter().zip(times) {
+        study = study.point(p, t.clone());
+    }
+    if let Some(f) = &fit {
+        study = study.fit(f.t1, f.serial_fraction());
+    }
+    let page = out.join(w.name()).join("scale.html");
+    profiler::emit::write_output(&page, |out| profiler::emit::html::write_scaling(&study, out))?;
+    println!("   page: {}", page.display());
     Ok(())
 }
