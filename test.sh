@@ -2,7 +2,7 @@
 # The project's whole test suite, as CI runs it (see README). It checks its
 # prerequisites first and installs what is missing (valgrind, python3,
 # gprof2dot, jsonschema, BSC's Paraver checker `ptd` from pertalde, OpenMPI,
-# libclang), runs every step even when one fails, and lists the
+# libclang, Chromium with its driver and selenium), runs every step even when one fails, and lists the
 # failed steps at the end (exit status 1 if any).
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -17,6 +17,9 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v mpiexec >/dev/null 2>&1 || need_apt+=(openmpi-bin)
 command -v mpicc >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
 ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
+# A real headless browser for report.html's tests (driven by selenium).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
@@ -33,12 +36,14 @@ command -v gprof2dot >/dev/null 2>&1 || pip_install gprof2dot
 python3 -c 'import jsonschema' 2>/dev/null || pip_install jsonschema
 # BSC's Paraver trace checker (`ptd comprovar`), for the MPI trace tests.
 command -v ptd >/dev/null 2>&1 || pip_install pertalde
+python3 -c 'import selenium' 2>/dev/null || pip_install selenium
 # pip may install console scripts outside PATH (user or pyenv bin folders).
 PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin"
 export PATH
-for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc ptd; do
+for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc ptd chromium chromedriver; do
   command -v "$tool" >/dev/null 2>&1 || echo "prerequisite missing: $tool"
 done
+python3 -c 'import selenium' 2>/dev/null || echo "prerequisite missing: selenium (python3 -m pip install selenium)"
 
 failed=()
 step() {

@@ -68,6 +68,52 @@ pub fn proc_status_kib(field: &str) -> Option<u64> {
     })
 }
 
+/// A synthetic, deterministic profile of one thread with `nodes` nodes over
+/// `sites` sites: each node's parent drawn from the nodes before it (the
+/// first 100 are roots), so paths are deep and wide; calls 1 to 100 and self
+/// times 1 to 10,000 ns per node, every node's time covering its children's.
+pub fn synthetic_profile(nodes: usize, sites: u32) -> profiler::Profile {
+    use profiler::{Metadata, Node, Profile, SiteInfo, ThreadProfile};
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let site_list = (0..sites)
+        .map(|i| {
+            SiteInfo::new(
+                format!("module::func_{i}"),
+                "module",
+                format!("src/file_{}.rs", i % 50),
+                i + 1,
+            )
+        })
+        .collect();
+    let mut list: Vec<Node> = Vec::with_capacity(nodes);
+    for i in 0..nodes {
+        let parent = if i < 100 {
+            profiler::profile::NO_PARENT
+        } else {
+            (next() % i as u64) as u32
+        };
+        list.push(Node::new(
+            (next() % u64::from(sites)) as u32,
+            parent,
+            1 + next() % 100,
+            1 + next() % 10_000,
+        ));
+    }
+    for i in (0..nodes).rev() {
+        if let Some(p) = list[i].parent() {
+            list[p].time_ns += list[i].time_ns;
+        }
+    }
+    let threads = vec![ThreadProfile::new(1, "main", 1, list)];
+    Profile::new(Metadata::default(), site_list, threads)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,7 +32,9 @@ fn page(p: &profiler::Profile) -> String {
 
 /// The static part of the page (before the embedded data).
 fn static_part(html: &str) -> &str {
-    html.split("<script type=\"application/json\"").next().unwrap()
+    html.split("<script type=\"application/json\"")
+        .next()
+        .unwrap()
 }
 
 #[test]
@@ -100,7 +102,9 @@ fn where_the_time_goes_names_the_load_imbalance_of_static_scheduling() {
     assert!(first.evidence.starts_with("load balance 0."), "{first:?}");
     // The lone worker's tail is the imbalance, not a serial phase.
     assert!(
-        b.findings.iter().all(|f| f.kind != FindingKind::SerialPhase),
+        b.findings
+            .iter()
+            .all(|f| f.kind != FindingKind::SerialPhase),
         "{:#?}",
         b.findings
     );
@@ -153,7 +157,13 @@ fn the_report_works_in_a_headless_browser() {
             profiler::diff::DiffBy::Tottime,
         );
         profiler::emit::write_output(&dir.join("diff.html"), |w| {
-            html::write_diff(&diff, &before.profile, &after.profile, ["static", "dynamic"], w)
+            html::write_diff(
+                &diff,
+                &before.profile,
+                &after.profile,
+                ["static", "dynamic"],
+                w,
+            )
         })
         .unwrap();
         // `workloads scale`'s page, from measured runs of `amdahl`.

@@ -421,9 +421,11 @@ mod tests {
     /// main: serial for 200, then a region of 800 where two workers work
     /// (`work_a`, `work_b` ns).
     fn run(work_a: u64, work_b: u64) -> Profile {
-        let mut meta = Metadata::default();
-        meta.duration_ns = 1_000;
-        meta.available_cores = 2;
+        let meta = Metadata {
+            duration_ns: 1_000,
+            available_cores: 2,
+            ..Metadata::default()
+        };
         let main = ThreadProfile::new(
             1,
             "main",
@@ -443,10 +445,19 @@ mod tests {
             0,
         );
         let worker = |id, busy| {
-            ThreadProfile::new(id, format!("w{id}"), 1, vec![Node::new(3, NO_PARENT, 1, busy)])
-                .with_timeline(vec![Span::new(3, 210, busy)], 0)
+            ThreadProfile::new(
+                id,
+                format!("w{id}"),
+                1,
+                vec![Node::new(3, NO_PARENT, 1, busy)],
+            )
+            .with_timeline(vec![Span::new(3, 210, busy)], 0)
         };
-        Profile::new(meta, sites(), vec![main, worker(2, work_a), worker(3, work_b)])
+        Profile::new(
+            meta,
+            sites(),
+            vec![main, worker(2, work_a), worker(3, work_b)],
+        )
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub use crate::profile::{
     RegionBusy, RegionCall, RuntimeSource, SchedSummary, ThreadBusy,
 };
 pub use crate::sys::available_cores;
-pub use bounds::{Bounds, BoundFunction, Finding, FindingKind};
+pub use bounds::{BoundFunction, Bounds, Finding, FindingKind};
 pub use cpu::{MIN_SCHED_SAMPLES, OVERSUBSCRIBED_SAMPLE_FRACTION, WAITING_BLOCKED_FRACTION};
 pub use mpi::{CallSite, CommMatrix, HybridEfficiency, LateSender, MPI_TOP, MpiSummary, RankTimes};
 pub use parallel::{

@@ -474,7 +474,10 @@ fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
         write_output(svg, |w| flamegraph::write_differential(&before, &after, w))?;
     }
     if let Some(html) = &a.html {
-        let labels = [a.before.display().to_string(), a.after.display().to_string()];
+        let labels = [
+            a.before.display().to_string(),
+            a.after.display().to_string(),
+        ];
         let all = ProfileDiff::new(&before, &after, a.by);
         write_output(html, |w| {
             profiler::emit::html::write_diff(&all, &before, &after, [&labels[0], &labels[1]], w)

@@ -410,6 +410,6 @@ mod tests {
         files.sort_unstable();
         files.dedup();
         assert_eq!(names.len(), Format::ALL.len());
-        assert_eq!(files.len(), 14);
+        assert_eq!(files.len(), 15);
     }
 }

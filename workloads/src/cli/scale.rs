@@ -182,7 +182,9 @@ fn report_scale(
         study = study.fit(f.t1, f.serial_fraction());
     }
     let page = out.join(w.name()).join("scale.html");
-    profiler::emit::write_output(&page, |out| profiler::emit::html::write_scaling(&study, out))?;
+    profiler::emit::write_output(&page, |out| {
+        profiler::emit::html::write_scaling(&study, out)
+    })?;
     println!("   page: {}", page.display());
     Ok(())
 }

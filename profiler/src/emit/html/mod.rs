@@ -20,14 +20,16 @@
 //! - `sites`: `[name, file, line]` per site;
 //! - `rows`: one per pstats function in the base order of the `.prof`
 //!   (`[label, file, line, name, ncalls, pcalls, tottime_ns, cumtime_ns]`),
-//!   and `edges`: `[callee_row, caller_row, ncalls, pcalls, tottime_ns,
-//!   cumtime_ns]`, pstats' caller entries;
+//!   and `callers`, pstats' caller entries: per row a flat list of five
+//!   numbers per caller, in row order: the caller's row less the previous
+//!   caller's (the first less -1), ncalls, ncalls less primitive calls,
+//!   tottime_ns, cumtime_ns;
 //! - `threads`: per thread its name, id, rank, busy time, its call tree in
 //!   pre-order (`tree.site`, `tree.depth`, `tree.calls`, `tree.time`,
 //!   inclusive nanoseconds), and its timeline (`timeline.site`, `.start`,
 //!   `.dur`, `.depth`, nanoseconds), of which at most [`MAX_SPANS`] spans in
 //!   all are kept (the longest; `timeline.left_out` counts the others);
-//! - `bounds`, `parallel` (the [`ParallelSummary`](crate::ParallelSummary)'s
+//! - `bounds`, `parallel` (the [`ParallelSummary`](crate::analysis::ParallelSummary)'s
 //!   fields), `mpi` (summary text, ranks' times, matrix), `scaling`.
 //!
 //! Inside the element every `<` is written `\u003c`, so no name can end it.
@@ -79,21 +81,26 @@ pub fn write_diff(
         version: 1,
         kind: "diff",
         labels,
-        runs: [Run::of(before), Run::of(after)],
+        runs: [
+            Run::of(before, before.stats().total_calls()),
+            Run::of(after, after.stats().total_calls()),
+        ],
         rows: diff
             .rows()
             .iter()
             .map(|r| {
-                let f = |x: &crate::stats::Figures| {
-                    [x.ncalls, x.pcalls, x.tottime_ns, x.cumtime_ns]
-                };
+                let f =
+                    |x: &crate::stats::Figures| [x.ncalls, x.pcalls, x.tottime_ns, x.cumtime_ns];
                 (r.name.clone(), f(&r.before), f(&r.after))
             })
             .collect(),
     };
     let title = format!("{} vs {}", labels[0], labels[1]);
     page(w, &format!("profile diff: {title}"), &data, |w| {
-        writeln!(w, "<section id=\"run\"><h2>Comparison</h2><table class=\"kv\">")?;
+        writeln!(
+            w,
+            "<section id=\"run\"><h2>Comparison</h2><table class=\"kv\">"
+        )?;
         for (label, run) in labels.iter().zip(&data.runs) {
             writeln!(
                 w,
@@ -263,7 +270,10 @@ fn page<T: Serialize>(
         let mut escaped = EscapeLt(&mut *w);
         crate::emit::json(&mut escaped, data)?;
     }
-    writeln!(w, "</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>")
+    writeln!(
+        w,
+        "</script>\n<script>\n{SCRIPT}</script>\n</body>\n</html>"
+    )
 }
 
 /// Writes through, every `<` as `\u003c` (only JSON strings hold one).
@@ -342,7 +352,7 @@ struct Run {
 }
 
 impl Run {
-    fn of(profile: &Profile) -> Run {
+    fn of(profile: &Profile, calls: u64) -> Run {
         let m = &profile.meta;
         let cpu: Vec<u64> = profile.threads.iter().filter_map(|t| t.cpu_ns).collect();
         let ended = match (&m.ended_by, &m.still_running) {
@@ -377,7 +387,7 @@ impl Run {
             ranks: profile.rank_count(),
             wall_ns: m.duration_ns,
             cpu_ns: (!cpu.is_empty()).then(|| cpu.iter().sum()),
-            calls: profile.stats().total_calls(),
+            calls,
             start_unix_s: m.start_unix_s,
             ended,
             version: m.crate_version.clone(),
@@ -488,14 +498,18 @@ struct MpiData {
     messages: Vec<Vec<u64>>,
 }
 
+/// A pstats row: `[label, file, line, name, ncalls, pcalls, tottime_ns,
+/// cumtime_ns]`.
+type RowData = (String, String, u32, String, u64, u64, u64, u64);
+
 #[derive(Serialize)]
 struct ProfileData {
     version: u32,
     kind: &'static str,
     run: Run,
     sites: Vec<(String, String, u32)>,
-    rows: Vec<(String, String, u32, String, u64, u64, u64, u64)>,
-    edges: Vec<[u64; 6]>,
+    rows: Vec<RowData>,
+    callers: Vec<Vec<u64>>,
     threads: Vec<ThreadData>,
     bounds: BoundsData,
     parallel: Option<crate::profile::ParallelSummary>,
@@ -524,21 +538,27 @@ impl ProfileData {
                 )
             })
             .collect();
-        let edges = table
+        // Per row, its callers (sorted by row), five numbers each: the
+        // caller's row as the difference from the previous caller's (the
+        // first from -1), ncalls, ncalls - primitive calls, tottime and
+        // cumtime in ns.
+        let callers = table
             .rows
             .iter()
-            .enumerate()
-            .flat_map(|(i, r)| {
-                r.callers.iter().map(move |(c, f)| {
-                    [
-                        i as u64,
-                        *c as u64,
+            .map(|r| {
+                let mut prev: i64 = -1;
+                let mut flat = Vec::with_capacity(5 * r.callers.len());
+                for (c, f) in &r.callers {
+                    flat.push((*c as i64 - prev) as u64);
+                    prev = *c as i64;
+                    flat.extend([
                         f.ncalls,
-                        f.pcalls,
+                        f.ncalls.saturating_sub(f.pcalls),
                         f.tottime_ns,
                         f.cumtime_ns,
-                    ]
-                })
+                    ]);
+                }
+                flat
             })
             .collect();
         let kept = span_threshold(profile);
@@ -557,7 +577,9 @@ impl ProfileData {
             })
             .collect();
         let parallel = profile.parallel_section();
-        let summary = parallel.clone().unwrap_or_else(|| profile.parallel_summary());
+        let summary = parallel
+            .clone()
+            .unwrap_or_else(|| profile.parallel_summary());
         let bounds = crate::analysis::bounds::bounds_with(profile, &summary);
         let mpi = profile.mpi_summary().map(|s| MpiData {
             text: s.to_string(),
@@ -572,14 +594,14 @@ impl ProfileData {
         ProfileData {
             version: 1,
             kind: "profile",
-            run: Run::of(profile),
+            run: Run::of(profile, stats.total_calls()),
             sites: profile
                 .sites
                 .iter()
                 .map(|s| (names::clean(&s.name), names::clean(&s.file), s.line))
                 .collect(),
             rows,
-            edges,
+            callers,
             threads,
             bounds: BoundsData::of(&bounds),
             parallel_text: parallel.as_ref().map(ToString::to_string),
@@ -619,9 +641,19 @@ fn tree(t: &ThreadProfile) -> Tree {
         out.depth.push(depth);
         out.calls.push(n.calls);
         out.time.push(n.time_ns);
-        stack.extend(children.of(i as usize).iter().rev().map(|&c| (c, depth + 1)));
+        stack.extend(
+            children
+                .of(i as usize)
+                .iter()
+                .rev()
+                .map(|&c| (c, depth + 1)),
+        );
     }
-    debug_assert!(t.nodes.iter().all(|n| n.parent == NO_PARENT || out.site.len() == t.nodes.len()));
+    debug_assert!(
+        t.nodes
+            .iter()
+            .all(|n| n.parent == NO_PARENT || out.site.len() == t.nodes.len())
+    );
     out
 }
 
@@ -652,7 +684,10 @@ fn lane(t: &ThreadProfile, (at, allowance): (u64, usize)) -> Lane {
 }
 
 fn write_header(w: &mut dyn Write, run: &Run) -> io::Result<()> {
-    writeln!(w, "<section id=\"run\"><h2>The run</h2><table class=\"kv\">")?;
+    writeln!(
+        w,
+        "<section id=\"run\"><h2>The run</h2><table class=\"kv\">"
+    )?;
     let start = utc(run.start_unix_s);
     let rows: [(&str, String); 14] = [
         ("program", run.program.clone()),
@@ -671,10 +706,8 @@ fn write_header(w: &mut dyn Write, run: &Run) -> io::Result<()> {
         ("wall time", crate::analysis::duration_text(run.wall_ns)),
         (
             "CPU time",
-            run.cpu_ns.map_or_else(
-                || "not known".to_owned(),
-                crate::analysis::duration_text,
-            ),
+            run.cpu_ns
+                .map_or_else(|| "not known".to_owned(), crate::analysis::duration_text),
         ),
         ("function calls", run.calls.to_string()),
         ("started", start),
@@ -895,7 +928,10 @@ mod tests {
         assert_eq!(tree["site"], serde_json::json!([0, 1]));
         assert_eq!(tree["depth"], serde_json::json!([0, 1]));
         assert_eq!(tree["calls"], serde_json::json!([1, 3]));
-        assert_eq!(v["threads"][0]["timeline"]["start"], serde_json::json!([0, 10]));
+        assert_eq!(
+            v["threads"][0]["timeline"]["start"],
+            serde_json::json!([0, 10])
+        );
     }
 
     #[test]

@@ -107,9 +107,16 @@
     var rows = D.rows;
     var callers = rows.map(function () { return []; });
     var callees = rows.map(function () { return []; });
-    D.edges.forEach(function (e) {
-      callers[e[0]].push(e);
-      callees[e[1]].push(e);
+    // Edges as [callee row, caller row, ncalls, pcalls, tottime, cumtime].
+    D.callers.forEach(function (flat, row) {
+      var prev = -1;
+      for (var k = 0; k + 4 < flat.length; k += 5) {
+        var caller = prev + flat[k];
+        prev = caller;
+        var e = [row, caller, flat[k + 1], flat[k + 1] - flat[k + 2], flat[k + 3], flat[k + 4]];
+        callers[row].push(e);
+        callees[caller].push(e);
+      }
     });
     var stat = document.getElementById('static-table');
     if (stat) stat.remove();
