@@ -141,8 +141,23 @@ impl FileSet {
     /// Renames every file into place, in the order added, and returns the
     /// destinations. Renames are not interrupted by [`abandon`], which waits
     /// for them. If one fails, the files not yet renamed are removed.
-    pub(crate) fn commit(mut self) -> Result<Vec<PathBuf>, Error> {
+    pub(crate) fn commit(self) -> Result<Vec<PathBuf>, Error> {
+        self.commit_then(|_| ())
+    }
+
+    /// [`commit`](Self::commit), then `then` with the destinations, all
+    /// while holding the destination directory's [`DirLock`]: another
+    /// process committing a set into the same directory waits, so two
+    /// processes ending together leave one whole set, never a mix.
+    pub(crate) fn commit_then(
+        mut self,
+        then: impl FnOnce(&[PathBuf]),
+    ) -> Result<Vec<PathBuf>, Error> {
         let _renaming = RENAMING.lock();
+        let _dir = self
+            .staged
+            .first()
+            .map(|(_, path)| DirLock::acquire(&parent_dir(path)));
         if ABANDONED.load(Ordering::SeqCst) {
             return Err(Error::io(
                 self.staged.first().map_or(Path::new("."), |(_, p)| p),
@@ -166,7 +181,55 @@ impl FileSet {
             IN_FLIGHT.lock().retain(|p| p != &tmp);
             done.push(path);
         }
+        then(&done);
         Ok(done)
+    }
+}
+
+/// The most a commit waits for another process's [`DirLock`] on the same
+/// directory: a holder renames a few files, so this is ample; past it the
+/// commit goes ahead unlocked (an ending must not hang on a stuck process).
+const DIR_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// An exclusive advisory lock (`flock`) on a directory, held while a set
+/// is renamed into it; released when dropped (the descriptor closes). No
+/// file is created. Without `flock` (not Unix, or a file system that
+/// refuses it) it locks nothing.
+struct DirLock {
+    #[cfg(unix)]
+    _dir: Option<fs::File>,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> DirLock {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            let Ok(file) = fs::File::open(dir) else {
+                return DirLock { _dir: None };
+            };
+            let deadline = std::time::Instant::now() + DIR_LOCK_WAIT;
+            loop {
+                // SAFETY: `flock` on a descriptor that `file` owns and keeps
+                // open for the call.
+                let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+                if r == 0 {
+                    return DirLock { _dir: Some(file) };
+                }
+                let e = io::Error::last_os_error();
+                let busy = e.raw_os_error() == Some(libc::EWOULDBLOCK)
+                    || e.kind() == io::ErrorKind::Interrupted;
+                if !busy || std::time::Instant::now() >= deadline {
+                    return DirLock { _dir: None };
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = dir;
+            DirLock {}
+        }
     }
 }
 

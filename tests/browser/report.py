@@ -140,7 +140,10 @@ try:
         check(got == [label(f) for f in stats.fcn_list], "sort_stats(%r) order" % key)
 
     # Search keeps exactly the matching rows (pstats' print_stats restriction).
-    term = "worker"
+    # A term from the data: the first four letters of the most called
+    # function's name.
+    busiest = max(stats.stats, key=lambda f: (stats.stats[f][1], label(f)))
+    term = re.escape(busiest[2][:4])
     box = d.find_element(By.ID, "search")
     box.send_keys(term)
     got = table_labels(d)
@@ -190,10 +193,26 @@ try:
           "clicking the first frame zooms from %r to it: %r (want %r)" % (before, after, biggest))
     check(d.find_element(By.ID, "icicle-path").text.endswith(biggest), "the path shows the zoomed frame")
     shot(d, "5-icicle-zoomed")
+    # One thread's own tree: its name at the root, its busy time the root's.
+    last = len(profile["threads"]) - 1
+    d.execute_script("const s=document.getElementById('icicle-thread'); s.value=arguments[0];"
+                     "s.dispatchEvent(new Event('change'))", str(last))
+    check(chart.get_attribute("data-zoom") == profile["threads"][last]["name"],
+          "choosing a thread shows its own tree, rooted at %r" % profile["threads"][last]["name"])
+
+    # An MPI program's page: one lane per rank and thread, the matrix.
+    if profile.get("mpi"):
+        ranks = sorted({t["rank"] for t in profile["threads"] if t.get("rank") is not None})
+        cells = d.find_elements(By.CSS_SELECTOR, "#mpi-matrix tr")
+        check(len(cells) == len(ranks) + 1, "the communication matrix has a row per rank (%d)" % len(ranks))
+        names = [l.text for l in d.find_elements(By.CSS_SELECTOR, "#timeline-lanes .lane-name")]
+        check(names and all(n.startswith("rank ") for n in names), "timeline lanes are named by rank: %s" % names)
+        shot(d, "mpi")
 
     # The timeline: one lane per thread that recorded one.
     lanes = d.find_elements(By.CSS_SELECTOR, "#timeline-lanes .lane")
-    want = [t["name"] for t in profile["threads"] if t.get("timeline")]
+    want = [("rank %d \u00b7 %s" % (t["rank"], t["name"])) if t.get("rank") is not None else t["name"]
+            for t in profile["threads"] if t.get("timeline")]
     check([l.find_element(By.CLASS_NAME, "lane-name").text for l in lanes] == want,
           "the timeline shows one lane per thread: %s" % want)
     lanes_box = d.find_element(By.ID, "timeline-lanes")

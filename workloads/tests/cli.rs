@@ -78,6 +78,7 @@ fn assert_reports(dir: &Path) {
         "profile.prof",
         "callgrind.out",
         "flamegraph.svg",
+        "report.html",
     ] {
         let p = dir.join(f);
         let len = std::fs::metadata(&p)

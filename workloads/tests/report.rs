@@ -6,8 +6,7 @@
 //! The tests share the process-wide recorder, so they run one at a time
 //! (a lock), each on threads named after its workload.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Mutex;
 
 use profiler::TimelineConfig;
@@ -122,10 +121,6 @@ fn where_the_time_goes_names_the_load_imbalance_of_static_scheduling() {
     );
 }
 
-fn artifacts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-artifacts")
-}
-
 #[test]
 fn the_report_works_in_a_headless_browser() {
     let dir = {
@@ -194,28 +189,5 @@ fn the_report_works_in_a_headless_browser() {
             .unwrap();
         dir
     };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/report.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .arg(&dir)
-        .arg(artifacts())
-        .output();
-    let out = match out {
-        Ok(o) => o,
-        Err(e) => {
-            println!("skipped: cannot run python3: {e}");
-            return;
-        }
-    };
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    if out.status.code() == Some(77) {
-        println!("skipped: {}", text.trim());
-        return;
-    }
-    assert!(out.status.success(), "browser checks failed:\n{text}");
+    integration::browser_checks(&dir, "imbalance");
 }

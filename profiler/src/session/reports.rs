@@ -47,8 +47,9 @@ pub(super) fn write_set(
             })?;
         }
     }
-    let written = set.commit()?;
-    remove_stale(dir, &threads_dir, &written);
+    // The stale reports go under the same directory lock as the renames, so
+    // that another process's set never loses a file to this one.
+    let written = set.commit_then(|written| remove_stale(dir, &threads_dir, written))?;
     crate::fs::remove_stale_temps(dir);
     crate::fs::remove_stale_temps(&threads_dir);
     Ok(written)

@@ -246,3 +246,35 @@ impl Future for YieldOnce {
         }
     }
 }
+
+/// Runs the browser checks of `tests/browser/report.py` on the report set in
+/// `dir` (report.html, profile.prof, profile.json) in headless Chromium,
+/// screenshots into `target/browser-artifacts/<artifacts>`. Prints why and
+/// returns when python3, selenium or Chromium is missing (the README's test
+/// command installs them); panics when a check fails.
+pub fn browser_checks(dir: &Path, artifacts: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(python())
+        .arg(root.join("tests/browser/report.py"))
+        .arg(dir)
+        .arg(root.join("target/browser-artifacts").join(artifacts))
+        .output();
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            println!("browser checks skipped: cannot run python3: {e}");
+            return;
+        }
+    };
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    if out.status.code() == Some(77) {
+        println!("browser checks skipped: {}", text.trim());
+        return;
+    }
+    assert!(out.status.success(), "browser checks failed:\n{text}");
+}

@@ -935,6 +935,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_profile_gives_a_page() {
+        let html = page_of(&Profile::new(Metadata::default(), Vec::new(), Vec::new()));
+        assert!(html.contains("id=\"report-data\""));
+        assert!(html.contains("No parallel problem found"));
+        assert!(html.ends_with("</html>\n"));
+    }
+
+    #[test]
     fn the_longest_spans_are_kept() {
         let t = ThreadProfile::new(1, "t", 1, Vec::new());
         let spans: Vec<Span> = (0..MAX_SPANS as u64 + 10)

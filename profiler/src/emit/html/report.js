@@ -175,7 +175,7 @@
       head.querySelectorAll('th').forEach(function (th) {
         th.classList.toggle('sorted', th.getAttribute('data-key') === state.key);
       });
-      keySel.value = KEYS[state.key] && keySel.querySelector('option[value="' + state.key + '"]') ? state.key : keySel.value;
+      if (keySel.querySelector('option[value="' + state.key + '"]')) keySel.value = state.key;
       count.textContent = (m ? order.length + ' of ' + rows.length + ' functions match' : rows.length + ' functions') +
         '; ordered by ' + KEYS[state.key][2] + (state.reverse ? ', reversed' : '');
       more.hidden = order.length <= state.limit;

@@ -139,12 +139,13 @@ fn wait(mut running: Running) -> (ExitStatus, String) {
 }
 
 /// The files of a complete set with a timeline.
-const SET: [&str; 11] = [
+const SET: [&str; 12] = [
     "profile.json",
     "pstats.txt",
     "profile.prof",
     "callgrind.out",
     "flamegraph.svg",
+    "report.html",
     "trace.json",
     "speedscope.json",
     "flamechart.svg",
@@ -193,11 +194,20 @@ fn check_set_with_temps_of(out: &Path, killed: Option<u32>) -> Profile {
     for f in SET {
         let a = std::fs::read(out.join(f)).unwrap();
         let b = std::fs::read(again.join(f)).unwrap();
-        assert!(
-            a == b,
-            "{f} in {} is not the report of its profile.json",
-            out.display()
-        );
+        if a != b {
+            // Which files are of which write: their times.
+            let times: Vec<String> = names
+                .iter()
+                .map(|n| {
+                    let m = std::fs::metadata(out.join(n)).and_then(|m| m.modified());
+                    format!("{n} {m:?}")
+                })
+                .collect();
+            panic!(
+                "{f} in {} is not the report of its profile.json; the files: {times:#?}",
+                out.display()
+            );
+        }
     }
     std::fs::remove_dir_all(&again).unwrap();
     p

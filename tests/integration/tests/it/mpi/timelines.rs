@@ -126,6 +126,9 @@ fn ring_trace_pairs_every_message_in_paraver_and_chrome() {
     // is not held back) less.
     let late = merged.mpi_summary().unwrap().late_sender.unwrap();
     assert!(late.wait_ns[1] >= 2_000_000 * ROUNDS as u64 / 2, "{late:?}");
+    // The merged report page in a real browser: one lane per rank, the
+    // communication matrix, the table as pstats has it.
+    integration::browser_checks(&out, "mpi-ring");
 }
 
 /// The Paraver trace: the strict reader, BSC's checker, one task per rank,
