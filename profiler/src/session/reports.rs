@@ -10,7 +10,7 @@ use crate::profile::Profile;
 /// Writes every report of `profile` into `dir` (created if needed): each
 /// [`Format`] that sessions write, in the list's order, under its file name
 /// (`profile.json`, `pstats.txt`, `profile.prof`, `callgrind.out`,
-/// `flamegraph.svg`; when a timeline was recorded, also `trace.json`,
+/// `flamegraph.svg`, `report.html`; when a timeline was recorded, also `trace.json`,
 /// `speedscope.json`, `flamechart.svg` and Paraver's
 /// `trace.pcf`/`trace.row`/`trace.prv`). Returns the paths written.
 ///
@@ -18,7 +18,9 @@ use crate::profile::Profile;
 /// renamed into place, so on any failure none of the files already in `dir`
 /// is replaced and no temporary file is left. Reports of an earlier run that
 /// this one does not write (a trace, when this run has no timeline) are
-/// removed, so the folder never mixes two runs.
+/// removed, so the folder never mixes two runs. The renames and removals
+/// hold an advisory lock (`flock`) on `dir`, so two processes writing into
+/// one folder at once leave one whole set.
 pub fn write_reports(profile: &Profile, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     write_set(profile, dir, false)
 }
