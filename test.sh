@@ -8,42 +8,86 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 echo "== prerequisites"
-need_apt=()
-command -v valgrind >/dev/null 2>&1 || need_apt+=(valgrind)
-command -v callgrind_annotate >/dev/null 2>&1 || need_apt+=(valgrind)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
-# MPI: OpenMPI's mpiexec and headers (rsmpi builds against them), libclang
-# for rsmpi's bindgen.
-command -v mpiexec >/dev/null 2>&1 || need_apt+=(openmpi-bin)
-command -v mpicc >/dev/null 2>&1 || need_apt+=(libopenmpi-dev)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev)
-# A real headless browser for report.html's tests (driven by selenium).
-command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
-  else
-    echo "missing: ${need_apt[*]} (install them with apt-get, as root)"
-  fi
-fi
-pip_install() {
-  python3 -m pip install --quiet "$@" 2>/dev/null ||
-    python3 -m pip install --quiet --break-system-packages "$@"
+# Every prerequisite as (what, check, apt package, pip package); checked all
+# at once, what is missing installed (apt-get as root, pip), then checked
+# again: anything still missing is listed in one message with the commands
+# that install it. PROFILER_TEST_NO_INSTALL=1 only checks and lists.
+# `./test.sh --prerequisites` stops after this part.
+prereqs=(
+  "cargo|command -v cargo||"
+  "python3|command -v python3|python3 python3-pip|"
+  "valgrind|command -v valgrind && command -v callgrind_annotate|valgrind|"
+  # MPI: OpenMPI's mpiexec and headers (rsmpi builds against them), libclang
+  # for rsmpi's bindgen.
+  "mpiexec|command -v mpiexec|openmpi-bin|"
+  "mpicc|command -v mpicc|libopenmpi-dev|"
+  "libclang|ls /usr/lib/llvm-*/lib/libclang*.so*|libclang-dev|"
+  # A real headless browser for report.html's tests (driven by selenium).
+  "chromium|command -v chromium|chromium|"
+  "chromedriver|command -v chromedriver|chromium-driver|"
+  "gprof2dot|command -v gprof2dot||gprof2dot"
+  "jsonschema|python3 -c 'import jsonschema'||jsonschema"
+  # BSC's Paraver trace checker (`ptd comprovar`), for the MPI trace tests.
+  "ptd|command -v ptd||pertalde"
+  "selenium|python3 -c 'import selenium'||selenium"
+)
+missing() {
+  local entry what check
+  for entry in "${prereqs[@]}"; do
+    IFS='|' read -r what check _ _ <<<"$entry"
+    eval "$check" >/dev/null 2>&1 || echo "$entry"
+  done
 }
-command -v gprof2dot >/dev/null 2>&1 || pip_install gprof2dot
-python3 -c 'import jsonschema' 2>/dev/null || pip_install jsonschema
-# BSC's Paraver trace checker (`ptd comprovar`), for the MPI trace tests.
-command -v ptd >/dev/null 2>&1 || pip_install pertalde
-python3 -c 'import selenium' 2>/dev/null || pip_install selenium
 # pip may install console scripts outside PATH (user or pyenv bin folders).
-PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'):$HOME/.local/bin"
-export PATH
-for tool in cargo python3 valgrind callgrind_annotate gprof2dot mpiexec mpicc ptd chromium chromedriver; do
-  command -v "$tool" >/dev/null 2>&1 || echo "prerequisite missing: $tool"
-done
-python3 -c 'import selenium' 2>/dev/null || echo "prerequisite missing: selenium (python3 -m pip install selenium)"
+add_pip_scripts_to_path() {
+  command -v python3 >/dev/null 2>&1 &&
+    PATH="$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+  PATH="$PATH:$HOME/.local/bin"
+  export PATH
+}
+add_pip_scripts_to_path
+mapfile -t lacking < <(missing)
+if [ ${#lacking[@]} -gt 0 ] && [ "${PROFILER_TEST_NO_INSTALL:-0}" != 1 ]; then
+  apt_pkgs=() pip_pkgs=()
+  for entry in "${lacking[@]}"; do
+    IFS='|' read -r _ _ apt pip <<<"$entry"
+    [ -n "$apt" ] && apt_pkgs+=($apt)
+    [ -n "$pip" ] && pip_pkgs+=($pip)
+  done
+  if [ ${#apt_pkgs[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq "${apt_pkgs[@]}"
+  fi
+  if [ ${#pip_pkgs[@]} -gt 0 ] && command -v python3 >/dev/null 2>&1; then
+    python3 -m pip install --quiet "${pip_pkgs[@]}" 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages "${pip_pkgs[@]}"
+  fi
+  add_pip_scripts_to_path
+  mapfile -t lacking < <(missing)
+fi
+if [ ${#lacking[@]} -gt 0 ]; then
+  names=() apt_pkgs=() pip_pkgs=()
+  for entry in "${lacking[@]}"; do
+    IFS='|' read -r what _ apt pip <<<"$entry"
+    names+=("$what")
+    [ -n "$apt" ] && apt_pkgs+=($apt)
+    [ -n "$pip" ] && pip_pkgs+=($pip)
+  done
+  how=()
+  [ ${#apt_pkgs[@]} -gt 0 ] && how+=("sudo apt-get install ${apt_pkgs[*]}")
+  [ ${#pip_pkgs[@]} -gt 0 ] && how+=("python3 -m pip install ${pip_pkgs[*]}")
+  [[ " ${names[*]} " == *" cargo "* ]] && how+=("install Rust from https://rustup.rs")
+  msg="prerequisites missing: ${names[*]}"
+  [ ${#how[@]} -gt 0 ] && msg="$msg; install them with: $(IFS=';'; echo "${how[*]}" | sed 's/;/; /g')"
+  echo "$msg"
+  echo "(the steps that need them fail and are listed at the end)"
+else
+  echo "every prerequisite is there"
+fi
+if [ "${1:-}" = "--prerequisites" ]; then
+  [ ${#lacking[@]} -eq 0 ]
+  exit
+fi
 
 failed=()
 step() {
@@ -93,9 +137,10 @@ step "lints" cargo clippy --workspace --all-targets -- -D warnings
 step "lints (the mpi feature)" \
   cargo clippy -p profiler -p integration -p workloads --all-targets \
     --features integration/mpi,workloads/mpi -- -D warnings
-step "tests (workspace)" cargo test
+# --no-fail-fast: every test binary runs even when one fails.
+step "tests (workspace)" cargo test --no-fail-fast
 step "tests of MPI programs under mpiexec (the mpi feature)" \
-  cargo test -p integration --features mpi --test it -- mpi::
+  cargo test --no-fail-fast -p integration --features mpi --test it -- mpi::
 step "the workloads' MPI modes under mpiexec (1, 2 and 3 ranks)" \
   cargo test -p workloads --features mpi --test mpi
 step "tests (instrumentation compiled out, built alone so features do not unify)" \

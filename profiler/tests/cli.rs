@@ -422,6 +422,7 @@ fn convert_writes_what_the_library_writes() {
         "paraver",
         "-o",
         dir.join("trace").to_str().unwrap(),
+        "--force",
     ]);
     for ext in ["prv", "pcf", "row"] {
         assert!(dir.join(format!("trace.{ext}")).is_file());
@@ -727,14 +728,22 @@ fn symlinked_output_keeps_the_link() {
     std::fs::write(&target, b"old\n").unwrap();
     let link = dir.join("link.folded");
     std::os::unix::fs::symlink("real.folded", &link).unwrap();
-    ok(&["convert", i, "--to", "folded", "-o", link.to_str().unwrap()]);
+    ok(&[
+        "convert",
+        i,
+        "--to",
+        "folded",
+        "-o",
+        link.to_str().unwrap(),
+        "--force",
+    ]);
     assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
     assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("real.folded"));
     assert_eq!(std::fs::read(&target).unwrap(), folded_of(&input));
     // A link to a link, and a dangling link: the final target is written.
     let link2 = dir.join("link2");
     std::os::unix::fs::symlink(&link, &link2).unwrap();
-    ok(&["merge", i, "-o", link2.to_str().unwrap()]);
+    ok(&["merge", i, "-o", link2.to_str().unwrap(), "--force"]);
     assert!(std::fs::symlink_metadata(&link2).unwrap().is_symlink());
     assert_eq!(
         Profile::load(&target).unwrap(),
@@ -756,6 +765,7 @@ fn symlinked_output_keeps_the_link() {
         "paraver",
         "-o",
         dir.join("trace").to_str().unwrap(),
+        "--force",
     ]);
     assert!(
         std::fs::symlink_metadata(dir.join("trace.prv"))
@@ -790,12 +800,20 @@ fn output_keeps_permission_bits() {
     std::fs::write(&out, b"old").unwrap();
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o600)).unwrap();
     let i = input.to_str().unwrap();
-    ok(&["convert", i, "--to", "prof", "-o", out.to_str().unwrap()]);
+    ok(&[
+        "convert",
+        i,
+        "--to",
+        "prof",
+        "-o",
+        out.to_str().unwrap(),
+        "--force",
+    ]);
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o600, "{mode:o}");
     assert_ne!(std::fs::read(&out).unwrap(), b"old");
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o640)).unwrap();
-    ok(&["merge", i, i, "-o", out.to_str().unwrap()]);
+    ok(&["merge", i, i, "-o", out.to_str().unwrap(), "--force"]);
     let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode, 0o640, "{mode:o}");
     // The new file was written in a private directory, gone again.
@@ -1078,5 +1096,66 @@ fn overlapping_timeline_spans_get_a_note() {
         "-",
     ]);
     assert!(!stderr(&o).contains("span(s) overlap"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 17, item 10: `convert` and `merge` say what they wrote, and never
+/// replace an existing file (a session's richer `profile.json`) without
+/// `--force`.
+#[test]
+fn convert_and_merge_say_what_they_wrote_and_refuse_to_clobber() {
+    let dir = scratch("clobber");
+    let input = saved_profile(&dir);
+    let i = input.to_str().unwrap();
+    // Without -o, next to the current folder, named after the input.
+    let o = Command::new(env!("CARGO_BIN_EXE_profiler"))
+        .args(["convert", i, "--to", "html"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "profiler: wrote input.html (html)\n");
+    assert!(dir.join("input.html").is_file());
+    // Again: refused, the file untouched, the one line names it.
+    let before = std::fs::read(dir.join("input.html")).unwrap();
+    std::fs::write(dir.join("input.html"), b"mine").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_profiler"))
+        .args(["convert", i, "--to", "html"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "profiler: input.html: exists: give --force to replace it, or another output with -o\n"
+    );
+    assert_eq!(std::fs::read(dir.join("input.html")).unwrap(), b"mine");
+    // A merge onto the session's profile.json is refused too.
+    let session = dir.join("profile.json");
+    std::fs::copy(&input, &session).unwrap();
+    let o = run(&["merge", i, i, "-o", session.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&session).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
+    // With --force both go ahead, and say so.
+    let o = Command::new(env!("CARGO_BIN_EXE_profiler"))
+        .args(["convert", i, "--to", "html", "--force"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read(dir.join("input.html")).unwrap(), before);
+    let o = run(&["merge", i, i, "-o", session.to_str().unwrap(), "--force"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("profiler: wrote {} (json)\n", session.display())
+    );
+    // Standard output is no file: nothing refused, nothing said.
+    let o = run(&["convert", i, "--to", "folded", "-o", "-"]);
+    assert!(o.status.success());
+    assert_eq!(stderr(&o), "");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -118,6 +118,17 @@ fn run_all_writes_every_report_and_cleans_up() {
     ] {
         assert!(stdout.contains(&format!("== {w}:")), "{stdout}");
         assert_reports(&out.join(w));
+        // The flame graph's title names this workload, not `all`; the line
+        // under it gives the totals (issue 17, item 5).
+        if workloads::INSTRUMENTED {
+            let svg = std::fs::read_to_string(out.join(w).join("flamegraph.svg")).unwrap();
+            let title = format!("Flame Graph: workloads run {w} --threads 3");
+            assert!(svg.contains(&title), "{w}: no {title:?}");
+            assert!(
+                svg.contains(" in profiled scopes, ") && svg.contains(" calls, "),
+                "{w}: no totals"
+            );
+        }
     }
     assert_eq!(
         stdout.matches("every mode gives the same answer").count(),

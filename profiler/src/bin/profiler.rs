@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! profiler report FILE... [--sort KEY...] [--limit N] [--callers|--callees] [--threads] [--filter REGEX]
-//! profiler convert FILE --to callgrind|prof|flamegraph|folded|chrome|paraver|speedscope|html|json [-o OUT]
-//! profiler merge FILE... -o OUT
+//! profiler convert FILE --to callgrind|prof|flamegraph|folded|chrome|paraver|speedscope|html|json [-o OUT] [--force]
+//! profiler merge FILE... -o OUT [--force]
 //! profiler diff BEFORE AFTER [--svg OUT] [--html OUT] [--by tottime|cumtime|ncalls] [--limit N]
 //! ```
 //!
@@ -15,7 +15,9 @@
 //! output and a device, FIFO or socket is written in place; a symlink's
 //! target is replaced and the link kept, and a replaced file keeps its
 //! permission bits (see [`profiler::emit::write_output`]). An output that
-//! names an input is refused. Any error is one line,
+//! names an input is refused; `convert` and `merge` refuse to replace an
+//! existing file unless given `--force`, and say on standard error what they
+//! wrote (`profiler: wrote run.html (html)`). Any error is one line,
 //! `profiler: <file>: <problem>`, and exit status 2.
 
 use std::fmt::Write as _;
@@ -91,6 +93,9 @@ struct ConvertArgs {
     /// with the format's extension, in the current directory.
     #[arg(short, long, value_name = "OUT")]
     output: Option<PathBuf>,
+    /// Replace an output file that exists (refused without it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -102,6 +107,9 @@ struct MergeArgs {
     /// `.prof` (`-` for standard output).
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
+    /// Replace an output file that exists (refused without it).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -389,8 +397,36 @@ fn convert(a: &ConvertArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     };
     for path in &paths {
         refuse_inputs(path, std::slice::from_ref(&a.file), "-o")?;
+        refuse_existing(path, a.force)?;
     }
-    write_files(&profile, to, &paths)
+    write_files(&profile, to, &paths)?;
+    say_written(&paths, &format!("({to})"));
+    Ok(())
+}
+
+/// Refuses to replace an existing file (directly or through a symlink)
+/// without `--force`: a conversion must not clobber, say, a session's richer
+/// `profile.json` by mistake. Standard output, devices, FIFOs and sockets
+/// are written through, never replaced, so they are not refused.
+fn refuse_existing(path: &Path, force: bool) -> Result<(), Fail> {
+    if force || path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let is_file = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if is_file {
+        return fail(
+            &path.display().to_string(),
+            "exists: give --force to replace it, or another output with -o",
+        );
+    }
+    Ok(())
+}
+
+/// Says on standard error which files were written (nothing for `-`).
+fn say_written(paths: &[PathBuf], what: &str) {
+    for p in paths.iter().filter(|p| p.as_os_str() != "-") {
+        eprintln!("profiler: wrote {} {what}", p.display());
+    }
 }
 
 /// Writes the files of a format as every output is written
@@ -445,12 +481,16 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 fn merge(a: &MergeArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     refuse_inputs(&a.output, &a.files, "-o")?;
+    refuse_existing(&a.output, a.force)?;
     let profile = load_all(&a.files, notes)?;
-    if a.output.extension().is_some_and(|e| e == "prof") {
+    let what = if a.output.extension().is_some_and(|e| e == "prof") {
         write_output(&a.output, |w| prof::write(&profile, w))?;
+        "(prof)"
     } else {
         write_output(&a.output, |w| profiler::emit::json::write(&profile, w))?;
-    }
+        "(json)"
+    };
+    say_written(std::slice::from_ref(&a.output), what);
     Ok(())
 }
 

@@ -49,7 +49,7 @@ pub fn write_with(
         .rev()
         .map(|(stack, n)| format!("{stack} {n}"))
         .collect();
-    let mut o = options.inferno(title);
+    let mut o = options.inferno(title, options.subtitle_for(profile));
     o.flame_chart = true;
     inferno::flamegraph::from_lines(&mut o, text.iter().map(String::as_str), &mut *w)?;
     w.flush()

@@ -39,6 +39,7 @@ use std::io::{self, Write};
 
 use inferno::flamegraph::{Direction, Options};
 
+use super::names;
 use super::svg::{self, frame_name, thread_frames};
 use crate::hash::FastMap;
 use crate::profile::Profile;
@@ -57,10 +58,11 @@ use crate::profile::Profile;
 pub struct FlamegraphOptions {
     /// The title drawn at the top. Default is `None`: "Flame Graph" ("Icicle
     /// Graph" when [`icicle`](Self::icicle), "Differential Flame Graph" for
-    /// [`write_differential`]), followed by the program's name when the
-    /// profile has one.
+    /// [`write_differential`]), followed by the program's name and
+    /// arguments when the profile has them.
     pub title: Option<String>,
-    /// A second line under the title. Default is `None` (no subtitle).
+    /// A second line under the title. Default is `None`: the totals
+    /// (`1234 calls, 1.234 s in profiled scopes, 3 threads`).
     pub subtitle: Option<String>,
     /// Draw an icicle graph: roots at the top, callees below their callers
     /// (inferno's `Direction::Inverted`). Default is `false` (roots at the
@@ -164,22 +166,59 @@ impl FlamegraphOptions {
 
 impl FlamegraphOptions {
     /// The title to draw: [`title`](Self::title), or else `default`
-    /// followed by the program's name when the profile has one.
+    /// followed by what was run: the program's name and its arguments
+    /// (`Flame Graph: workloads run imbalance --timeline`), when the profile
+    /// has them.
     pub(crate) fn title_for(&self, profile: &Profile, default: &str) -> String {
-        match &self.title {
-            Some(t) => t.clone(),
-            None if profile.meta.program.is_empty() => default.to_owned(),
-            None => format!("{default}: {}", profile.meta.program),
+        if let Some(t) = &self.title {
+            return t.clone();
+        }
+        let m = &profile.meta;
+        let mut run = names::label(&m.program);
+        for a in m.args.iter().skip(1) {
+            run.push(' ');
+            run.push_str(&names::label(a));
+        }
+        let run = run.trim();
+        if run.is_empty() {
+            default.to_owned()
+        } else {
+            format!("{default}: {run}")
         }
     }
 
+    /// The subtitle to draw: [`subtitle`](Self::subtitle), or else the
+    /// profile's totals (`1234 calls, 1.234 s in profiled scopes, 3
+    /// threads`).
+    pub(crate) fn subtitle_for(&self, profile: &Profile) -> String {
+        if let Some(s) = &self.subtitle {
+            return s.clone();
+        }
+        let calls: u64 = profile
+            .threads
+            .iter()
+            .flat_map(|t| t.nodes.iter().map(|n| n.calls))
+            .fold(0, u64::saturating_add);
+        let threads: u64 = profile
+            .threads
+            .iter()
+            .map(|t| t.folded_threads.max(1))
+            .sum();
+        format!(
+            "{calls} calls, {} in profiled scopes, {threads} thread{}",
+            crate::analysis::duration_text(profile.root_time_ns()),
+            if threads == 1 { "" } else { "s" }
+        )
+    }
+
     /// inferno's options for every SVG drawn with these options (flame
-    /// graphs, differential graphs and flame charts): `title`, the subtitle,
-    /// `ns` counts, deterministic colours, `min_width` and the direction.
-    pub(crate) fn inferno(&self, title: String) -> Options<'static> {
+    /// graphs, differential graphs and flame charts): the title and
+    /// subtitle, `ns` counts, deterministic colours, `min_width` and the
+    /// direction.
+    pub(crate) fn inferno(&self, title: String, subtitle: String) -> Options<'static> {
         let mut o = Options::default();
         o.title = title;
-        o.subtitle = self.subtitle.clone();
+        o.subtitle = Some(subtitle);
         o.count_name = "ns".to_owned();
         o.deterministic = true;
         o.min_width = self.min_width;
@@ -464,7 +503,7 @@ pub fn write_svg_with(
         "Flame Graph"
     };
     let title = options.title_for(profile, default_title);
-    render(&text, title, options, w)
+    render(&text, title, options.subtitle_for(profile), options, w)
 }
 
 /// Writes a differential flamegraph SVG to `w`: the stacks of `after`, each
@@ -492,13 +531,14 @@ pub fn write_differential_with(
     inferno::differential::from_readers(diff, a.as_bytes(), b.as_bytes(), &mut two)?;
     let text = String::from_utf8(two).map_err(io::Error::other)?;
     let title = options.title_for(after, "Differential Flame Graph");
-    render(&text, title, options, w)
+    render(&text, title, options.subtitle_for(after), options, w)
 }
 
 /// Draws folded (or differential) lines with inferno.
 fn render(
     lines: &str,
     title: String,
+    subtitle: String,
     options: &FlamegraphOptions,
     w: &mut dyn Write,
 ) -> io::Result<()> {
@@ -510,7 +550,7 @@ fn render(
     if !has_time {
         return svg::placeholder(&title, "No profiled time was recorded.", w);
     }
-    let mut o = options.inferno(title);
+    let mut o = options.inferno(title, subtitle);
     inferno::flamegraph::from_lines(&mut o, lines.lines(), &mut *w)?;
     w.flush()
 }

@@ -138,7 +138,13 @@ fn run_one(
         }
     }
     println!("   wall time {}", secs(run.wall.as_secs_f64()));
-    let p = &run.profile;
+    let mut p = run.profile;
+    // The command line that reproduces this workload's reports (`run all`
+    // names each workload), shown in their titles.
+    if let Some(all) = p.meta.args.iter().skip(2).position(|a| a == "all") {
+        p.meta.args[all + 2] = w.name().to_owned();
+    }
+    let p = &p;
     if INSTRUMENTED {
         print!(
             "\n{}",

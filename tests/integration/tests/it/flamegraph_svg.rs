@@ -355,6 +355,24 @@ fn svg_frames_match_the_sample() {
     let expected = expected_paths(&p, false, &frame_name);
     check_tree(&f, &expected, 1000, false);
     assert!(text.contains("Flame Graph: demo"));
+    // What was run, and the totals under it (issue 17, item 5).
+    let mut q = sample();
+    q.meta.program = "solver".into();
+    q.meta.args = vec!["./target/release/solver".into(), "--n".into(), "8".into()];
+    let calls: u64 = q
+        .threads
+        .iter()
+        .flat_map(|t| t.nodes.iter().map(|n| n.calls))
+        .sum();
+    let titled = svg(&q, &all_frames());
+    assert!(titled.contains(">Flame Graph: solver --n 8<"), "{titled}");
+    let threads = q.threads.len();
+    let totals = format!(
+        "{calls} calls, {} in profiled scopes, {threads} thread{}",
+        profiler::analysis::duration_text(q.root_time_ns()),
+        if threads == 1 { "" } else { "s" }
+    );
+    assert!(titled.contains(&totals), "no {totals:?}");
     // docs/formats.md's verified tooltips, in ns.
     assert!(f.iter().any(|x| x.title == "a (900 ns, 90.00%)"), "{f:?}");
     assert!(f.iter().any(|x| x.title == "b (700 ns, 70.00%)"));

@@ -27,6 +27,7 @@ mod recorder;
 mod runtime_switch;
 mod saved_profiles;
 mod signal_handler;
+mod test_command;
 mod timeline;
 mod ui;
 mod waiting_is_not_work;
