@@ -393,3 +393,41 @@ fn ends_with_box_pin(path: &Path) -> bool {
         (Some(pin), Some(boxed)) if pin.ident == "pin" && boxed.ident == "Box"
     )
 }
+
+/// `#[main]`: the function with `let _profiler_session =
+/// krate::Session::from_env().start();` as its first statement, so the
+/// session lives exactly as long as the function body (the guard cannot be
+/// dropped at once by mistake, as `let _ = ...start()` does). Accepts only
+/// `crate = path`.
+pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = match Args::parse(attr) {
+        Ok(a) => a,
+        Err(e) => return e.to_compile_error(),
+    };
+    if let Some(name) = &args.name {
+        return syn::Error::new(
+            name.key,
+            "`#[profiler::main]` takes only `crate = path`: the rows are named by `#[profile]`",
+        )
+        .to_compile_error();
+    }
+    let mut f: syn::ItemFn = match syn::parse2(item) {
+        Ok(f) => f,
+        Err(e) => {
+            return syn::Error::new(
+                e.span(),
+                "`#[profiler::main]` goes on a function (`fn main`)",
+            )
+            .to_compile_error();
+        }
+    };
+    let krate = match &args.krate {
+        Some(p) => quote!(#p),
+        None => quote!(::profiler),
+    };
+    let start: syn::Stmt = syn::parse_quote! {
+        let _profiler_session = #krate::Session::from_env().start();
+    };
+    f.block.stmts.insert(0, start);
+    quote!(#f)
+}

@@ -24,3 +24,13 @@ use proc_macro::TokenStream;
 pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::profile(attr.into(), item.into()).into()
 }
+
+/// Profiles a whole program: starts a session from the environment at the
+/// top of the function (usually `main`) and keeps its guard until the
+/// function returns.
+///
+/// See `profiler::main` for the documentation and examples.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::main(attr.into(), item.into()).into()
+}

@@ -125,6 +125,31 @@ pub use stats::{
 /// invocation). A `const fn` or a non-function item is a compile error.
 pub use profiler_macros::profile;
 
+/// Profiles a whole program: put it on `main` and a session configured from
+/// the environment ([`Session::from_env`]) starts at the top of `main` and
+/// ends, writing its reports, when `main` returns (or however the program
+/// ends, see [`Session`]). It expands to
+/// `let _profiler_session = profiler::Session::from_env().start();` as the
+/// first statement, so the session's guard cannot be dropped at once by
+/// mistake, as `let _ = Session::from_env().start();` does.
+///
+/// ```
+/// #[profiler::profile]
+/// fn work() -> u64 {
+///     (0..1000).sum()
+/// }
+///
+/// #[profiler::main]
+/// fn main() {
+///     // PROFILER_OUT=dir writes the reports into dir when main returns.
+///     assert_eq!(work(), 499_500);
+/// }
+/// ```
+///
+/// With `#[tokio::main]`, put `#[profiler::main]` below it. The only argument
+/// is `crate = path`, for a re-exported `profiler`.
+pub use profiler_macros::main;
+
 /// The guard of an open profiled scope; the scope closes when it is dropped.
 #[cfg(feature = "enable")]
 pub use recorder::Guard;

@@ -45,6 +45,10 @@ impl Active {
             }
             write_set(&profile, &expand_pid(dir), self.config.callgrind_per_thread)?;
         }
+        let reports = self.config.output_dir.is_some() || self.config.print_report;
+        if reports && still_running.is_none() && recorded_nothing(&profile) {
+            eprintln!("profiler: warning: {}", nothing_recorded_hint());
+        }
         Ok(profile)
     }
 
@@ -131,4 +135,25 @@ fn os_string_from(bytes: Vec<u8>, original: &Path) -> std::ffi::OsString {
     String::from_utf8(bytes)
         .map(Into::into)
         .unwrap_or_else(|_| original.as_os_str().to_owned())
+}
+
+/// Whether a profile holds no call at all.
+fn recorded_nothing(profile: &Profile) -> bool {
+    profile
+        .threads
+        .iter()
+        .all(|t| t.nodes.iter().all(|n| n.calls == 0))
+}
+
+/// Why a session may have recorded nothing, and what to do, in one line.
+pub(super) fn nothing_recorded_hint() -> &'static str {
+    if !cfg!(feature = "enable") {
+        "the session recorded no calls: recording was compiled out (the `enable` feature is off)"
+    } else if !crate::is_enabled() {
+        "the session recorded no calls: recording is off (`set_enabled(false)`)"
+    } else {
+        "the session recorded no calls: no #[profile] function or scope ran while it was open; \
+         if its guard was dropped at once (`let _ = Session::from_env().start();` ends it on \
+         that line), keep it in a variable (`let _session = ...`) or put #[profiler::main] on main"
+    }
 }

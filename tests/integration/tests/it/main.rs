@@ -26,6 +26,7 @@ mod pstats_python;
 mod recorder;
 mod runtime_switch;
 mod saved_profiles;
+mod session_guard;
 mod signal_handler;
 mod test_command;
 mod timeline;
