@@ -25,7 +25,9 @@ mod timeline;
 pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
-pub(crate) use registry::{RawThread, capture, capture_counters, live_threads};
+pub(crate) use registry::{
+    RawThread, any_thread_recorded, capture, capture_counters, live_threads,
+};
 #[cfg(feature = "mpi")]
 pub(crate) use scope::current_site;
 pub use scope::{Guard, enter, is_enabled, set_enabled};

@@ -107,6 +107,14 @@ thread_local! {
     static EXIT_HOOK: std::cell::Cell<Option<ExitHook>> = const { std::cell::Cell::new(None) };
 }
 
+/// Set when a thread other than the profiler's own first records.
+static ANY_THREAD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether any thread of the program (not the profiler's own) recorded.
+pub(crate) fn any_thread_recorded() -> bool {
+    ANY_THREAD.load(Ordering::Relaxed)
+}
+
 /// Creates the calling thread's recorder with `make(id, name)`, registers it
 /// (`on_exit` runs when the thread exits, before the recorder is retired),
 /// and returns the pointer that the thread-local slot keeps; `None` when the
@@ -131,6 +139,7 @@ pub(crate) fn register_current_thread(
     let entry = if HIDE.with(std::cell::Cell::get) {
         Entry::Hidden(data)
     } else {
+        ANY_THREAD.store(true, Ordering::Relaxed);
         Entry::Live(data)
     };
     REGISTRY.lock().entries.push(entry);

@@ -10,7 +10,7 @@ mod reports;
 mod signals;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::Error;
 use crate::profile::Profile;
@@ -40,6 +40,7 @@ impl Session {
     /// output directory is resolved now, and problems with the settings are
     /// printed now, one line each.
     pub fn start(mut self) -> SessionGuard {
+        SESSION_STARTED.store(true, Ordering::Relaxed);
         for p in std::mem::take(&mut self.problems) {
             eprintln!("profiler: {p}");
         }
@@ -146,3 +147,37 @@ static SESSION_FORK: crate::fork::Hooks = crate::fork::Hooks {
     prepare: endings::fork_prepare,
     child: endings::fork_child,
 };
+
+/// Set when any session starts (see [`warn_unused_out`]).
+static SESSION_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Run by the loader before `main` (an `.init_array` entry): when
+/// `PROFILER_OUT` is set, registers [`warn_unused_out`] to run at exit.
+/// Before `main` the process has one thread, so reading the environment and
+/// `atexit` are safe here.
+#[cfg(all(target_os = "linux", not(loom)))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static WATCH_UNUSED_OUT: extern "C" fn() = watch_unused_out;
+
+#[cfg(all(target_os = "linux", not(loom)))]
+extern "C" fn watch_unused_out() {
+    if std::env::var_os(ENV_OUT).is_some() {
+        // SAFETY: `warn_unused_out` is a plain `extern "C"` function that
+        // lives for the whole program.
+        unsafe { libc::atexit(warn_unused_out) };
+    }
+}
+
+/// At exit: `PROFILER_OUT` was set and profiled code ran, but no session
+/// ever started, so no report was written. Says so, and how to start one.
+#[cfg(all(target_os = "linux", not(loom)))]
+extern "C" fn warn_unused_out() {
+    if !SESSION_STARTED.load(Ordering::Relaxed) && crate::recorder::any_thread_recorded() {
+        eprintln!(
+            "profiler: warning: {ENV_OUT} is set but no session started, so no report was \
+             written; start one (`let _session = profiler::Session::from_env().start();`) or \
+             put #[profiler::main] on main"
+        );
+    }
+}

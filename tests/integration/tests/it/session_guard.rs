@@ -56,3 +56,28 @@ fn a_session_dropped_at_once_warns_that_it_recorded_nothing() {
     assert_eq!(ncalls(&p, "work"), 0);
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+#[test]
+fn profiler_out_without_a_session_says_nothing_was_written() {
+    let out = scratch!("no-session");
+    let o = Command::new(env!("CARGO_BIN_EXE_no_session"))
+        .env("PROFILER_OUT", &out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert_eq!(
+        stderr,
+        "profiler: warning: PROFILER_OUT is set but no session started, so no report was \
+         written; start one (`let _session = profiler::Session::from_env().start();`) or put \
+         #[profiler::main] on main\n"
+    );
+    // Nothing was written into the (existing, empty) folder.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    // Without PROFILER_OUT, nothing to say.
+    let o = Command::new(env!("CARGO_BIN_EXE_no_session"))
+        .env_remove("PROFILER_OUT")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+}
