@@ -29,27 +29,43 @@ fn page(p: &profiler::Profile) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The static part of the page (before the embedded data).
-fn static_part(html: &str) -> &str {
-    html.split("<script type=\"application/json\"")
+/// The first finding of "Where the time goes" as the page's static HTML
+/// shows it (the text after its `<li`).
+fn first_finding_item(p: &profiler::Profile) -> String {
+    let html = page(p);
+    let static_part = html
+        .split("<script type=\"application/json\"")
         .next()
-        .unwrap()
+        .unwrap();
+    let where_ = static_part.split("id=\"where\"").nth(1).unwrap();
+    where_.split("<li").nth(1).unwrap().to_owned()
+}
+
+/// `work` run and profiled on threads named after `name`, recording
+/// timelines, its profile saying 2 cores (the tests' thread count), whatever
+/// this machine has.
+fn on_two_cores(
+    name: &str,
+    work: impl FnOnce() -> Result<(), workloads::Error> + Send,
+) -> profiler::Profile {
+    record_timelines();
+    let run = profiled(name, work).unwrap();
+    run.value.unwrap();
+    let mut p = run.profile;
+    p.meta.available_cores = 2;
+    p
 }
 
 #[test]
 fn where_the_time_goes_names_amdahls_serial_part_first() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    record_timelines();
     let cfg = amdahl::Config {
         // Long enough (a few hundred ms in a test build) for the sampler
         // to prove that the driver waited for its workers.
         units: 4_000,
         serial_fraction: 0.3,
     };
-    let run = profiled("amdahl", || amdahl::run(&cfg, Mode::Threads, 2)).unwrap();
-    run.value.unwrap();
-    let mut p = run.profile;
-    p.meta.available_cores = 2;
+    let p = on_two_cores("amdahl", || amdahl::run(&cfg, Mode::Threads, 2).map(drop));
     let b = p.bounds();
     let first = &b.findings[0];
     assert_eq!(first.kind, FindingKind::SerialPhase, "{:#?}", b.findings);
@@ -69,9 +85,7 @@ fn where_the_time_goes_names_amdahls_serial_part_first() {
         "no imbalance in an evenly split region: {:#?}",
         b.findings
     );
-    let html = page(&p);
-    let where_ = static_part(&html).split("id=\"where\"").nth(1).unwrap();
-    let first_item = where_.split("<li").nth(1).unwrap();
+    let first_item = first_finding_item(&p);
     assert!(
         first_item.contains("serial phase") && first_item.contains("<code>serial_part</code>"),
         "{first_item}"
@@ -82,17 +96,15 @@ fn where_the_time_goes_names_amdahls_serial_part_first() {
 #[test]
 fn where_the_time_goes_names_the_load_imbalance_of_static_scheduling() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    record_timelines();
     let cfg = imbalance::Config {
         width: 400,
         height: 201,
         max_iter: 1000,
         chunk: 2,
     };
-    let run = profiled("imbalance", || imbalance::run(&cfg, Mode::Threads, 2)).unwrap();
-    run.value.unwrap();
-    let mut p = run.profile;
-    p.meta.available_cores = 2;
+    let p = on_two_cores("imbalance", || {
+        imbalance::run(&cfg, Mode::Threads, 2).map(drop)
+    });
     let b = p.bounds();
     let first = &b.findings[0];
     assert_eq!(first.kind, FindingKind::LoadImbalance, "{:#?}", b.findings);
@@ -107,14 +119,7 @@ fn where_the_time_goes_names_the_load_imbalance_of_static_scheduling() {
         "{:#?}",
         b.findings
     );
-    let html = page(&p);
-    let first_item = static_part(&html)
-        .split("id=\"where\"")
-        .nth(1)
-        .unwrap()
-        .split("<li")
-        .nth(1)
-        .unwrap();
+    let first_item = first_finding_item(&p);
     assert!(
         first_item.contains("load imbalance") && first_item.contains("<code>render_static</code>"),
         "{first_item}"

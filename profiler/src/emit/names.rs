@@ -14,6 +14,23 @@ pub(crate) fn clean(s: &str) -> String {
         .collect()
 }
 
+/// `s` for XML or HTML text and attribute values: [`clean`], with `&`,
+/// `<`, `>`, `"` and `'` as entities.
+pub(crate) fn markup_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in clean(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// [`clean`], trimmed: text for a one-line label.
 pub(crate) fn label(s: &str) -> String {
     clean(s).trim().to_owned()

@@ -18,30 +18,15 @@ pub(crate) fn placeholder(title: &str, message: &str, w: &mut dyn Write) -> io::
     writeln!(
         w,
         r#"<text x="600" y="30" text-anchor="middle" font-family="Verdana" font-size="17">{}</text>"#,
-        xml_escape(title)
+        names::markup_escape(title)
     )?;
     writeln!(
         w,
         r#"<text x="600" y="60" text-anchor="middle" font-family="Verdana" font-size="12">{}</text>"#,
-        xml_escape(message)
+        names::markup_escape(message)
     )?;
     writeln!(w, "</svg>")?;
     w.flush()
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in names::clean(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A frame name safe for the folded format (see

@@ -41,6 +41,7 @@ use serde::Serialize;
 use crate::analysis::{Bounds, FindingKind};
 use crate::diff::ProfileDiff;
 use crate::emit::names;
+use crate::emit::names::markup_escape as esc;
 use crate::emit::pstats::Table;
 use crate::profile::{Profile, ThreadProfile};
 
@@ -294,22 +295,6 @@ impl Write for EscapeLt<'_> {
     fn flush(&mut self) -> io::Result<()> {
         self.0.flush()
     }
-}
-
-/// `s` with HTML's special characters escaped, control characters as spaces.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in names::clean(s).chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Nanoseconds as pstats' `%8.3f` seconds, trimmed.
