@@ -11,7 +11,8 @@
 //!         static __PROFILER_SITE: ::profiler::__private::Site = ::profiler::__private::Site::new(
 //!             ::profiler::__private::SiteName::Nested(__profiler_name, "__profiler_name"),
 //!             ::core::module_path!(), ::core::file!(), ::core::line!(),
-//!         );
+//!         )
+//!         .in_crate(::core::option_env!("CARGO_MANIFEST_DIR"));
 //!         &__PROFILER_SITE
 //!     });
 //!     { original statements }
@@ -358,7 +359,8 @@ fn site_expr(sig: &Signature, config: &Config, name: Option<&syn::LitStr>) -> To
                 ::core::module_path!(),
                 ::core::file!(),
                 #line,
-            );
+            )
+            .in_crate(::core::option_env!("CARGO_MANIFEST_DIR"));
             &__PROFILER_SITE
         }
     }

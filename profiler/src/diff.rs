@@ -32,7 +32,6 @@ use crate::stats::{Figures, std_name};
 
 /// Which change orders the functions of a [`ProfileDiff`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 #[non_exhaustive]
 pub enum DiffBy {
     /// Change in self time.

@@ -1,9 +1,25 @@
-//! An embeddable instrumentation profiler with Python cProfile's exact
-//! semantics, and the output formats your tools already read.
+#![doc = include_str!("../../README.md")]
 //!
-//! Put [`#[profile]`](macro@profile) on functions (or a
-//! [`profile_scope!`] guard on a block), run the program, and read the
-//! report:
+//! ## The API at a glance
+//!
+//! The crate's front page is the README, above; these are its entry points:
+//!
+//! - [`#[profile]`](macro@profile) instruments a function, a method or an
+//!   `impl` block, [`profile_scope!`] a block (its [`Guard`] closes the
+//!   scope), and [`#[profiler::main]`](macro@main) starts a session for the
+//!   whole of `main`.
+//! - [`Session`] ([`Session::from_env`] for the `PROFILER_*` variables)
+//!   writes every report when it ends, however the program ends;
+//!   [`write_reports`] writes them from any [`Profile`].
+//! - [`snapshot`] reads every thread's calling-context tree, from any thread
+//!   at any time, into a [`Profile`]; [`Profile::stats`] gives cProfile's
+//!   figures per function and per caller->callee edge ([`Stats`], sorted by
+//!   [`SortKey`]); [`Profile::save`] and [`Profile::load`] keep it as a file.
+//! - [`emit::Format`] lists every output format, [`analysis`] the parallel
+//!   and MPI summaries, [`diff`] the comparison of two profiles; the `mpi`
+//!   module (feature `mpi`) the MPI sessions.
+//!
+//! The quickstart's `fib`, checked (it runs with `cargo test --doc`):
 //!
 //! ```
 //! use profiler::profile;
@@ -21,35 +37,6 @@
 //! assert_eq!((fib_row.figures.ncalls, fib_row.figures.pcalls), (21891, 1));
 //! assert_eq!(p.site(fib_row.site).unwrap().file, file!());
 //! ```
-//!
-//! # What is recorded
-//!
-//! Each thread keeps a calling-context tree: one node per distinct call path,
-//! with its call count and inclusive time. Memory grows with the number of
-//! distinct paths, never with the number of calls. A [`snapshot`] reads every
-//! thread's tree (from any thread, at any time) into a [`Profile`], whose
-//! [`stats`](Profile::stats) are cProfile's: `ncalls`, primitive calls,
-//! `tottime` and `cumtime` per function, and the same per caller->callee edge.
-//!
-//! # Sessions
-//!
-//! [`Session::from_env`] reads `PROFILER_OUT=dir`; when the session ends
-//! every report is written into `dir`, as one set of files renamed into place
-//! together. It ends however the program ends: the guard dropped (a return
-//! or an unwinding panic), a panic under `panic = "abort"`,
-//! `std::process::exit` from any thread, or SIGINT, SIGTERM, SIGHUP and
-//! SIGQUIT (the signal is raised again after the write, so the exit status
-//! stays the program's). `PROFILER_CHECKPOINT_S` and `PROFILER_DUMP_SIGNAL`
-//! write the reports while a long run goes on. The README's "How a run ends"
-//! has the details.
-//!
-//! # Features
-//!
-//! - `enable` (default): record. Without it `#[profile]` checks its arguments
-//!   and returns the item unchanged, and guards are zero-sized no-ops.
-//! - `mpi`: MPI programs on rsmpi (see the `mpi` module): rank-aware
-//!   sessions gathered to rank 0 over MPI, MPI calls as rows, the MPI
-//!   summary. Needs an MPI library and libclang to build.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 // Without `enable` the recorder is still built (snapshots and reports work on
@@ -150,7 +137,8 @@ pub use profiler_macros::profile;
 /// is `crate = path`, for a re-exported `profiler`.
 pub use profiler_macros::main;
 
-/// The guard of an open profiled scope; the scope closes when it is dropped.
+// The re-export's docs are the struct's own (rustdoc would put a doc comment
+// here in front of them).
 #[cfg(feature = "enable")]
 pub use recorder::Guard;
 
@@ -179,7 +167,8 @@ macro_rules! profile_scope {
             ::core::module_path!(),
             ::core::file!(),
             ::core::line!(),
-        );
+        )
+        .in_crate(::core::option_env!("CARGO_MANIFEST_DIR"));
         $crate::__private::enter(&__PROFILER_SITE)
     }};
 }

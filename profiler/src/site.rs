@@ -26,6 +26,9 @@ pub struct Site {
     module: &'static str,
     file: &'static str,
     line: u32,
+    /// The `CARGO_MANIFEST_DIR` of the crate the site is in (empty when
+    /// not given): with `file` it tells where the sources are.
+    manifest_dir: &'static str,
     id: AtomicU32,
 }
 
@@ -39,6 +42,7 @@ pub(crate) struct SiteRecord {
     pub(crate) module: &'static str,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
+    pub(crate) manifest_dir: &'static str,
 }
 
 static REGISTRY: crate::fork::Lock<Vec<SiteRecord>> = crate::fork::Lock::new(Vec::new());
@@ -51,8 +55,19 @@ impl Site {
             module,
             file,
             line,
+            manifest_dir: "",
             id: AtomicU32::new(UNASSIGNED),
         }
+    }
+
+    /// The same site, in the crate whose `CARGO_MANIFEST_DIR` is `dir`
+    /// (the macros give it, so that reports can find the sources; `None`
+    /// outside Cargo).
+    pub const fn in_crate(mut self, dir: Option<&'static str>) -> Self {
+        if let Some(dir) = dir {
+            self.manifest_dir = dir;
+        }
+        self
     }
 
     /// The name given in the source (empty for a name taken from a type).
@@ -93,6 +108,7 @@ impl Site {
             module: self.module,
             file: self.file,
             line: self.line,
+            manifest_dir: self.manifest_dir,
         });
         self.id.store(id, Ordering::Release);
         id
@@ -108,6 +124,40 @@ fn fork_prepare() {
 /// A copy of every registered site, indexed by id.
 pub(crate) fn registered_sites() -> Vec<SiteRecord> {
     REGISTRY.lock().clone()
+}
+
+/// The folder that `file` (a site's file name, as `file!()` gives it) is
+/// relative to, for a site of the crate whose manifest is in
+/// `manifest_dir`: `None` when `file` is absolute or either is unknown.
+///
+/// Cargo gives rustc the paths of a workspace's packages relative to the
+/// workspace root, and of every other package absolute, so the root is the
+/// ancestor of `manifest_dir` that, joined to the start of `file`, gives
+/// `manifest_dir` back (`/ws` for `/ws/crates/app` and
+/// `crates/app/src/main.rs`), or `manifest_dir` itself for a package that
+/// is its own workspace (`src/main.rs`). Where both read, the one under
+/// which the file exists wins.
+pub(crate) fn source_root(manifest_dir: &str, file: &str) -> Option<std::path::PathBuf> {
+    use std::path::Path;
+    let manifest = Path::new(manifest_dir);
+    let rel_file = Path::new(file);
+    if manifest_dir.is_empty() || !manifest.is_absolute() || file.is_empty() {
+        return None;
+    }
+    if rel_file.is_absolute() || file.starts_with('~') || file.starts_with('<') {
+        return None;
+    }
+    let member_root = manifest.ancestors().skip(1).find(|a| {
+        manifest
+            .strip_prefix(a)
+            .is_ok_and(|rel| !rel.as_os_str().is_empty() && rel_file.starts_with(rel))
+    });
+    match member_root {
+        Some(root) if root.join(rel_file).exists() || !manifest.join(rel_file).exists() => {
+            Some(root.to_path_buf())
+        }
+        _ => Some(manifest.to_path_buf()),
+    }
 }
 
 /// Turns the `type_name` of a marker item nested in a function into the

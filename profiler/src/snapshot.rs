@@ -141,7 +141,9 @@ fn prune(t: &mut RawThread) {
 
 fn build(raw: &[RawThread], base: Option<&Baseline>) -> Profile {
     let conv = clock::conversion();
-    let sites = site::registered_sites()
+    let records = site::registered_sites();
+    let source_root = source_root(&records);
+    let sites = records
         .into_iter()
         .map(|s| SiteInfo::new(s.name, s.module, s.file, s.line))
         .collect::<Vec<_>>();
@@ -152,6 +154,7 @@ fn build(raw: &[RawThread], base: Option<&Baseline>) -> Profile {
         .map(|t| convert(t, conv, pid, sites.len(), epoch))
         .collect();
     let mut meta = metadata(conv, pid);
+    meta.source_root = source_root;
     if let Some(b) = base {
         meta.start_unix_s = b.unix_s;
         meta.duration_ns = u64::try_from(b.instant.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -197,6 +200,8 @@ fn metadata(conv: Conversion, pid: u32) -> Metadata {
         calls_dropped_at_thread_exit: recorder::late_dropped(),
         calls_dropped_in_signal_handlers: recorder::reentrant_dropped(),
         mpi: None,
+        compiled_out: !cfg!(feature = "enable"),
+        source_root: None,
     }
 }
 
@@ -291,6 +296,25 @@ fn cpu_samples(t: &RawThread, conv: Conversion, epoch: u64) -> Vec<[u64; 3]> {
 }
 
 /// The machine's host name, from the kernel (Linux) or the environment.
+/// The folder the sites' relative file names are relative to:
+/// `PROFILER_SOURCE_ROOT` when set (empty: none, the paths stay relative),
+/// or else the workspace root found from the first site that has a
+/// relative file (see [`site::source_root`]).
+fn source_root(sites: &[site::SiteRecord]) -> Option<String> {
+    if let Some(v) = std::env::var_os("PROFILER_SOURCE_ROOT") {
+        if v.is_empty() {
+            return None;
+        }
+        let path = std::path::PathBuf::from(v);
+        let path = std::path::absolute(&path).unwrap_or(path);
+        return Some(path.to_string_lossy().into_owned());
+    }
+    sites
+        .iter()
+        .find_map(|s| site::source_root(s.manifest_dir, s.file))
+        .map(|p| p.to_string_lossy().into_owned())
+}
+
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())

@@ -39,14 +39,28 @@
 //!
 //! # Thread roots
 //!
-//! A function called at the top of a thread (no profiled caller) has no arc
-//! into it. When such a function is *also* called by a function (itself
-//! included), KCacheGrind and `callgrind_annotate` would compute its inclusive
-//! cost from the arcs alone and miss the top-level calls. In that case only,
-//! the file gets one extra function per thread, `(thread <n>: <name>)` in file
-//! `???`, with no self cost and one arc to each of the thread's top-level
-//! functions, so that every call has an arc. The extra functions show each
-//! thread's total time.
+//! A function called at the top of a thread (no profiled caller) would have
+//! no arc into it: KCacheGrind would show it "Called (0)" times, and where it
+//! is *also* called by a function (itself included), the readers would
+//! compute its inclusive cost from the arcs alone and miss the top-level
+//! calls. So every file, the per-thread ones included, gets one extra
+//! function per thread, `(thread <n>: <name>)` in file `???`, with no self
+//! cost and one arc to each of the thread's top-level functions: every call
+//! has an arc, and the extra functions show each thread's total time.
+//!
+//! # Header
+//!
+//! KCacheGrind names each part (file) "PID p, section 1, thread t" and shows
+//! its `desc: Trigger:` line beside it, so that line names the thread
+//! (`thread 2: rayon-worker-1`) or says how many threads were merged.
+//!
+//! # Paths
+//!
+//! `fl=` and `cfl=` lines hold the sites' files joined to the profile's
+//! [`source_root`](crate::Metadata::source_root) when they are relative (as
+//! `file!()` gives them for a workspace's packages), so that KCacheGrind's
+//! source view finds them whichever folder it was started from. With
+//! `PROFILER_SOURCE_ROOT=` (empty) at run time they stay relative.
 //!
 //! # Compressed
 //!
@@ -219,15 +233,8 @@ impl Model {
         }
 
         let mut arcs = table.arcs;
-        // Thread roots, when a top-level function also has an incoming arc.
-        let mut called = vec![false; funcs.len()];
-        for &((_, callee), _) in &arcs {
-            called[callee as usize] = true;
-        }
-        let needed = root_arcs
-            .iter()
-            .any(|r| r.keys().any(|&f| called[f as usize]));
-        if needed {
+        // Thread roots: one per thread, calling its top-level functions.
+        {
             for (ti, &t) in threads.iter().enumerate() {
                 if root_arcs[ti].is_empty() {
                     continue;
@@ -387,6 +394,22 @@ fn disambiguate(funcs: &mut [Func]) {
     }
 }
 
+/// The path written for a function's file `file`: joined to `root` when it
+/// is relative and names a file (not `???`, `~` or `<...>`).
+fn source_path(root: Option<&str>, file: &str) -> String {
+    match root {
+        Some(root)
+            if !root.is_empty()
+                && !file.is_empty()
+                && !Path::new(file).is_absolute()
+                && !matches!(file.as_bytes()[0], b'?' | b'~' | b'<') =>
+        {
+            names::label(&Path::new(root).join(file).to_string_lossy())
+        }
+        _ => file.to_owned(),
+    }
+}
+
 /// Name compression: `(n) name` the first time, `(n)` after. Keys are
 /// dense indices.
 struct Compressed {
@@ -448,13 +471,29 @@ fn write_model(
         writeln!(w, "cmd: {cmd}")?;
     }
     writeln!(w, "part: 1")?;
-    if let Some(t) = thread {
-        writeln!(w, "thread: {}", t + 1)?;
-        writeln!(
-            w,
-            "desc: Thread: {}",
-            names::label(&profile.threads[t].name)
-        )?;
+    // KCacheGrind names a part "PID p, section s, thread t" and shows the
+    // `Trigger:` description beside it: the thread's name goes there.
+    match thread {
+        Some(t) => {
+            writeln!(w, "thread: {}", t + 1)?;
+            writeln!(
+                w,
+                "desc: Trigger: thread {}: {}",
+                t + 1,
+                names::label_or(&profile.threads[t].name, "(unnamed)")
+            )?;
+        }
+        None => {
+            let n = profile.threads.len();
+            writeln!(
+                w,
+                "desc: Trigger: {n} thread{} merged",
+                if n == 1 { "" } else { "s" }
+            )?;
+        }
+    }
+    if profile.meta.compiled_out {
+        writeln!(w, "desc: Note: {}", crate::profile::COMPILED_OUT)?;
     }
     writeln!(w, "positions: line")?;
     writeln!(w, "event: ns : Wall-clock nanoseconds")?;
@@ -481,6 +520,12 @@ fn write_model(
             file_of.push(id);
         }
     }
+    // Written paths: relative ones joined to the source root, so that
+    // KCacheGrind's source view finds them from any folder.
+    let file_paths: Vec<String> = file_names
+        .iter()
+        .map(|f| source_path(profile.meta.source_root.as_deref(), f))
+        .collect();
     let mut files = Compressed::new(file_names.len());
     let mut fns = Compressed::new(m.funcs.len());
     // The arcs of each caller: a range of the sorted arcs.
@@ -496,7 +541,7 @@ fn write_model(
         let f = &m.funcs[fi as usize];
         let file = file_of[fi as usize];
         writeln!(w)?;
-        files.write(w, "fl=", file, &f.file)?;
+        files.write(w, "fl=", file, &file_paths[file as usize])?;
         fns.write(w, "fn=", fi, &f.name)?;
         if !f.synthetic {
             writeln!(w, "{} {} {}", f.line, f.self_ns, f.self_calls)?;
@@ -508,7 +553,7 @@ fn write_model(
             // KCacheGrind forgets `cfl=` after each call), so it is written
             // before every call into another file.
             if cfile != file {
-                files.write(w, "cfl=", cfile, &c.file)?;
+                files.write(w, "cfl=", cfile, &file_paths[cfile as usize])?;
             }
             fns.write(w, "cfn=", ci, &c.name)?;
             writeln!(w, "calls={} {}", a.calls, c.line)?;
@@ -547,7 +592,7 @@ mod tests {
         assert!(pos("thread: 1") < pos("event: ns"));
         assert!(pos("event: calls") < pos("events: ns calls"));
         assert_eq!(pos("events:") + 1, pos("summary: 50 2"));
-        assert!(lines.contains(&"desc: Thread: w x"));
+        assert!(lines.contains(&"desc: Trigger: thread 1: w x"));
         assert!(lines.contains(&"3 50 2"));
         assert_eq!(lines.last(), Some(&"totals: 50 2"));
         // No command line known: no `cmd:` line (annotate rejects an empty one).
@@ -602,6 +647,10 @@ mod tests {
         assert_eq!((a_b.calls, a_b.ns, a_b.incl_calls), (3, 80, 4));
         let b_a = arc((2, 1));
         assert_eq!((b_a.calls, b_a.ns, b_a.incl_calls), (1, 70, 3));
-        assert!(!m.funcs.iter().any(|f| f.synthetic));
+        // The thread's root calls m once, with all of the thread's time.
+        let root = m.funcs.iter().position(|f| f.synthetic).unwrap() as u32;
+        assert_eq!(m.funcs[root as usize].name, "(thread 1: t)");
+        let r_m = arc((root, 0));
+        assert_eq!((r_m.calls, r_m.ns, r_m.incl_calls), (1, 100, 6));
     }
 }

@@ -10,8 +10,8 @@
 //!   {"name":"process_name","ph":"M","pid":4242,"tid":0,"args":{"name":"demo"}},
 //!   {"name":"thread_name","ph":"M","pid":4242,"tid":1,"args":{"name":"main"}},
 //!   {"name":"thread_sort_index","ph":"M","pid":4242,"tid":1,"args":{"sort_index":0}},
-//!   {"name":"main","cat":"fn","ph":"X","ts":0,"dur":1,"pid":4242,"tid":1,"args":{"file":"src/main.rs","line":10}},
-//!   {"name":"a","cat":"fn","ph":"X","ts":0.1,"dur":0.9,"pid":4242,"tid":1,"args":{"file":"src/main.rs","line":20}}]}
+//!   {"name":"main","cat":"fn","ph":"X","ts":0,"dur":1,"pid":4242,"tid":1},
+//!   {"name":"a","cat":"fn","ph":"X","ts":0.1,"dur":0.9,"pid":4242,"tid":1}]}
 //! ```
 //!
 //! - Every process (distinct [`ThreadProfile::pid`](crate::ThreadProfile::pid))
@@ -36,12 +36,13 @@
 //!   before the spans inside it) and nest properly on each thread (see
 //!   [`emit::timeline`](crate::emit::timeline) for how ties are broken). Threads without a
 //!   timeline get only their metadata events.
-//! - `args` holds the site's `file` and `line`, shown in Perfetto's details
-//!   panel. **speedscope** appends the JSON of `args` to the frame name
-//!   (`a {"file":"src/main.rs","line":20}`) and keys frames by name and args;
-//!   since both are constant per site, a site is still one frame (args that
-//!   vary per call would split frames, and these do not), only the names get
-//!   longer. For speedscope, prefer [`emit::speedscope`](crate::emit::speedscope).
+//! - Spans have no `args`: viewers that import Chrome traces as profiles
+//!   (speedscope, and others built on its importer) append the JSON of a
+//!   span's `args` to its frame name (`a {"file":"src/main.rs","line":20}`),
+//!   so names stay clean only without them. A span's file and line are in
+//!   every other report (pstats, callgrind, `report.html`); speedscope users
+//!   have [`emit::speedscope`](crate::emit::speedscope), which carries them
+//!   as frame fields.
 //! - `otherData` carries the program, clock, crate version, start time and
 //!   the number of scopes left off the timelines by the memory cap
 //!   (`timeline_dropped`, and per thread, keyed `"<pid>:<tid>"`, in
@@ -116,16 +117,6 @@ struct Complete<'a> {
     dur: Micros,
     pid: u32,
     tid: u64,
-    args: &'a SiteArgs,
-}
-
-/// A span's `args`: its site's file and line (none for an unknown site).
-#[derive(Serialize)]
-struct SiteArgs {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u32>,
 }
 
 /// Writes `profile`'s timelines as Chrome trace event JSON to `w` (see the
@@ -208,18 +199,13 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
         events.item(w, &order)?;
     }
 
-    // Per site, its name and args, made once.
-    let mut sites: HashMap<u32, (String, SiteArgs)> = HashMap::new();
+    // Per site, its name, made once.
+    let mut sites: HashMap<u32, String> = HashMap::new();
     for (t, &tid) in profile.threads.iter().zip(&tids) {
         for p in timeline::nest(t) {
-            let (name, args) = sites.entry(p.site).or_insert_with(|| {
-                let site = profile.sites.get(p.site as usize);
-                let args = SiteArgs {
-                    file: site.map(|s| names::clean(&s.file)),
-                    line: site.map(|s| s.line),
-                };
-                (names::site_name(profile, p.site), args)
-            });
+            let name = sites
+                .entry(p.site)
+                .or_insert_with(|| names::site_name(profile, p.site));
             let span = Complete {
                 name,
                 cat: "fn",
@@ -228,7 +214,6 @@ pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
                 dur: Micros(p.end - p.start),
                 pid: pid(t),
                 tid,
-                args,
             };
             events.item(w, &span)?;
         }
@@ -416,9 +401,11 @@ mod tests {
         let ev = v["traceEvents"].as_array().unwrap();
         assert_eq!(ev.len(), 1 + 2 * 2 + 2);
         assert_eq!(ev[3]["tid"], 2, "a duplicate id gets a fresh tid");
-        assert!(text.contains(
-            r#"{"name":"main","cat":"fn","ph":"X","ts":0,"dur":1,"pid":4242,"tid":1,"args":{"file":"src/demo.rs","line":10}}"#
-        ));
+        assert!(
+            text.contains(
+                r#"{"name":"main","cat":"fn","ph":"X","ts":0,"dur":1,"pid":4242,"tid":1}"#
+            )
+        );
         assert!(text.contains(r#""name":"a\"b","cat":"fn","ph":"X","ts":0.1,"dur":0.9,"#));
     }
 }

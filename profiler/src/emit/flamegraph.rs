@@ -194,6 +194,9 @@ impl FlamegraphOptions {
         if let Some(s) = &self.subtitle {
             return s.clone();
         }
+        if profile.meta.compiled_out {
+            return crate::profile::COMPILED_OUT.to_owned();
+        }
         let calls: u64 = profile
             .threads
             .iter()
@@ -548,6 +551,10 @@ fn render(
             .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n > 0))
     });
     if !has_time {
+        if subtitle == crate::profile::COMPILED_OUT {
+            let note = format!("No profiled time: {subtitle}.");
+            return svg::placeholder(&title, &note, w);
+        }
         return svg::placeholder(&title, "No profiled time was recorded.", w);
     }
     let mut o = options.inferno(title, subtitle);

@@ -95,6 +95,8 @@ struct Spec {
     needs: Needs,
     session: bool,
     files: &'static [FormatFile],
+    /// The variant's doc lines.
+    about: &'static [&'static str],
 }
 
 /// Declares [`Format`] and its list: a variant per format (with its docs,
@@ -110,7 +112,6 @@ macro_rules! formats {
     ),+ $(,)?) => {
         /// An output format (see the [module docs](self)).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
         #[non_exhaustive]
         pub enum Format {
             $($(#[doc = $doc])* $variant,)+
@@ -124,6 +125,7 @@ macro_rules! formats {
                 match self {
                     $(Format::$variant => &Spec {
                         name: $name,
+                        about: &[$($doc),*],
                         needs: Needs::$needs,
                         session: $session,
                         files: &[$(FormatFile {
@@ -231,6 +233,13 @@ impl Format {
     /// The format's name, as `profiler convert --to` takes it.
     pub fn name(self) -> &'static str {
         self.spec().name
+    }
+
+    /// What the format is, in one line (its documentation above; the
+    /// command line's help for `--to`).
+    pub fn about(self) -> String {
+        let lines: Vec<&str> = self.spec().about.iter().map(|l| l.trim()).collect();
+        lines.join(" ")
     }
 
     /// The format's files, in the order they are written.

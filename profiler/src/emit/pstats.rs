@@ -562,6 +562,9 @@ pub fn report(profile: &Profile) -> String {
         section.push_str(&format!("{mpi}\n"));
     }
     let mut head = String::new();
+    if profile.meta.compiled_out {
+        head.push_str(&format!("Note: {}.\n", crate::profile::COMPILED_OUT));
+    }
     if let Some(why) = &profile.meta.ended_by {
         head.push_str(&format!(
             "Ended by {why}: the figures are the calls made up to then.\n"

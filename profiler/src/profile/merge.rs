@@ -164,6 +164,7 @@ fn merged_meta(profiles: &[Profile], base_start: f64, end_ns: u64) -> Metadata {
         meta.probe_cost = None;
     }
     meta.compensated = all_same(&|m| m.compensated);
+    meta.compiled_out = profiles.iter().all(|p| p.meta.compiled_out);
     for (field, get) in [
         (
             &mut meta.ended_by,

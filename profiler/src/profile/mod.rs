@@ -142,6 +142,28 @@ pub struct Metadata {
     /// profile of an MPI program; `None` otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpi: Option<MpiRun>,
+    /// Whether the program was built without the profiler's `enable`
+    /// feature, so that nothing could be recorded: every report says so
+    /// ([`COMPILED_OUT`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub compiled_out: bool,
+    /// The folder that the sites' relative file names are relative to (the
+    /// workspace root of the build, as `file!()` gives workspace members'
+    /// paths relative to it), absolute; `None` when unknown or when the
+    /// user asked for relative paths (`PROFILER_SOURCE_ROOT=`). The
+    /// callgrind file joins it to relative paths so that KCacheGrind finds
+    /// the sources from any folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_root: Option<String>,
+}
+
+/// What every report of a profile recorded without the `enable` feature
+/// says (see [`Metadata::compiled_out`]).
+pub const COMPILED_OUT: &str = "recording was compiled out (the profiler was built without its \
+     `enable` feature): nothing was recorded";
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u64) -> bool {

@@ -71,7 +71,8 @@ impl Drop for Busy<'_> {
     }
 }
 
-/// A guard for an open profiled scope; closing it (dropping it) records the call.
+/// The guard of an open profiled scope: dropping it closes the scope and
+/// records the call.
 ///
 /// Returned by [`profile_scope!`](crate::profile_scope) and used by
 /// `#[profile]`. It is `!Send`: a scope opens and closes on one thread.

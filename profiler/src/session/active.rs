@@ -58,8 +58,12 @@ impl Active {
         // A second calibration, at the end of the run, for the lowest probe
         // cost (see `calibrate`). Not at an exit or a signal, where no new
         // thread should be started.
-        if crate::recorder::compensation() && matches!(ending, None | Some(Ending::Return)) {
-            crate::recorder::calibrate_now();
+        if matches!(ending, None | Some(Ending::Return)) {
+            if crate::recorder::compensation() {
+                crate::recorder::calibrate_now();
+            } else {
+                crate::recorder::wait_for_background();
+            }
         }
         if ending.is_some() {
             crate::stop_sampler();

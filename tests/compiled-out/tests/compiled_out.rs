@@ -38,6 +38,34 @@ fn nothing_is_recorded() {
     assert_eq!(p.stats().total_calls(), 0);
 }
 
+/// Every report of a session says that recording was compiled out, so that
+/// an empty report is never taken for a program that called nothing.
+#[test]
+fn every_report_says_recording_was_compiled_out() {
+    let dir = std::env::temp_dir().join(format!("compiled-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    {
+        let _session = profiler::Session::new().output_dir(&dir).start();
+        assert_eq!(fib(10), 55);
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let note = profiler::profile::COMPILED_OUT;
+    assert!(note.starts_with("recording was compiled out"));
+    assert!(read("pstats.txt").starts_with(&format!("Note: {note}.\n")));
+    assert!(read("callgrind.out").contains(&format!("\ndesc: Note: {note}\n")));
+    assert!(read("flamegraph.svg").contains("recording was compiled out"));
+    assert!(read("report.html").contains("<strong>Note: recording was compiled out"));
+    let json: serde_json::Value = serde_json::from_str(&read("profile.json")).unwrap();
+    assert_eq!(json["profile"]["meta"]["compiled_out"], true, "{json}");
+    // Nothing to record, so the session never measured the probe's cost
+    // (which registers a site of its own).
+    assert!(json["profile"]["meta"]["probe_cost"].is_null(), "{json}");
+    assert!(profiler::snapshot().sites.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The arguments and the item are still checked without `enable`: the same
 /// errors as with it.
 #[test]

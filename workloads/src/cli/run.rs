@@ -104,28 +104,30 @@ fn run_one(
     a: &RunArgs,
 ) -> Result<(), Error> {
     println!("\n== {w}: {}", w.describe());
+    // Each line is printed as soon as it is known (stdout is line-buffered,
+    // also into a pipe), not all together once every mode has run.
     let run = workloads::profiled(w.name(), || -> Result<_, Error> {
         let t0 = Instant::now();
         let input = workloads::prepare(w, sizes, threads)?;
-        let prep = t0.elapsed().as_secs_f64();
+        println!("   set-up {}", secs(t0.elapsed().as_secs_f64()));
         let mut results = Vec::new();
         for &m in modes {
             let t = Instant::now();
             let answer = workloads::execute(&input, m, threads)?;
-            results.push((m, answer, t.elapsed().as_secs_f64()));
+            let s = t.elapsed().as_secs_f64();
+            println!("   {:<10} {:>10}   {}", m.name(), secs(s), answer.text);
+            // The workers of `m` are done: a snapshot has their busy times
+            // (outside the mode's timing).
+            let busy = workloads::worker_busy(&profiler::snapshot(), w, m);
+            if let Some(line) = busy_line(&busy, (s * 1e9) as u64) {
+                println!("   {:<10} {:>10}   {line}", "", "");
+            }
+            results.push((m, answer));
         }
         drop(input); // removes axpy's work folder
-        Ok((prep, results))
+        Ok(results)
     })?;
-    let (prep, results) = run.value?;
-    println!("   set-up {}", secs(prep));
-    for (m, answer, s) in &results {
-        println!("   {:<10} {:>10}   {}", m.name(), secs(*s), answer.text);
-        let busy = workloads::worker_busy(&run.profile, w, *m);
-        if let Some(line) = busy_line(&busy, (s * 1e9) as u64) {
-            println!("   {:<10} {:>10}   {line}", "", "");
-        }
-    }
+    let results = run.value?;
     if let Some((first, rest)) = results.split_first() {
         if let Some(bad) = rest.iter().find(|r| r.1.exact != first.1.exact) {
             return Err(Error::Failed(format!(

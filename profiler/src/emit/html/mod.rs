@@ -334,6 +334,9 @@ struct Run {
     ticks_per_second: f64,
     compensation: String,
     timeline_spans: usize,
+    /// [`crate::profile::COMPILED_OUT`] when recording was compiled out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    compiled_out: Option<&'static str>,
 }
 
 impl Run {
@@ -375,6 +378,7 @@ impl Run {
             calls,
             start_unix_s: m.start_unix_s,
             ended,
+            compiled_out: m.compiled_out.then_some(crate::profile::COMPILED_OUT),
             version: m.crate_version.clone(),
             clock: format!("{} ({:.0} ticks/s)", m.clock, m.ticks_per_second),
             ticks_per_second: m.ticks_per_second,
@@ -664,10 +668,15 @@ fn lane(t: &ThreadProfile, (at, allowance): (u64, usize)) -> Lane {
 }
 
 fn write_header(w: &mut dyn Write, run: &Run) -> io::Result<()> {
-    writeln!(
-        w,
-        "<section id=\"run\"><h2>The run</h2><table class=\"kv\">"
-    )?;
+    writeln!(w, "<section id=\"run\"><h2>The run</h2>")?;
+    if let Some(note) = run.compiled_out {
+        writeln!(
+            w,
+            "<p class=\"compiled-out\"><strong>Note: {}.</strong></p>",
+            esc(note)
+        )?;
+    }
+    writeln!(w, "<table class=\"kv\">")?;
     let start = utc(run.start_unix_s);
     let rows: [(&str, String); 14] = [
         ("program", run.program.clone()),

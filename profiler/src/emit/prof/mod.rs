@@ -45,6 +45,7 @@
 //! more than 20 million nodes. Strings that are not UTF-8 are read with
 //! U+FFFD and counted in [`Import::not_utf8`].
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -56,7 +57,7 @@ mod verify;
 use self::marshal::{DICT, FLAG_REF, NULL, REF, SMALL_TUPLE, TUPLE};
 use crate::emit::pstats::{Row, Table, seconds};
 use crate::error::Error;
-use crate::profile::Profile;
+use crate::profile::{NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};
 use crate::stats::{Figures, Stats};
 pub use decode::{MAX_STRING_BYTES, PstatsEdge, PstatsFunction};
 pub use verify::MAX_NOTES;
@@ -88,6 +89,8 @@ pub struct Import {
 /// the list of figures that could not be represented exactly. Fails only
 /// when the tree would be too large.
 pub(crate) fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<Import, String> {
+    let stripped = without_roots(funcs);
+    let funcs = stripped.as_deref().unwrap_or(funcs);
     let profile = rebuild::profile(funcs, thread_name)?;
     let (inexact, inexact_count) = verify::differences(funcs, &profile);
     Ok(Import {
@@ -96,6 +99,50 @@ pub(crate) fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<
         inexact_count,
         not_utf8: 0,
     })
+}
+
+/// `funcs` without the roots that [`write()`] adds (see [`with_roots`]): the
+/// uncalled `(_, 0, "<module>")` and the `("~", 0, "<thread ...>")` that
+/// only it calls, with the caller entries that name them, so that the
+/// functions under them are top-level calls again. `None` when there are
+/// none (a file that cProfile wrote).
+fn without_roots(funcs: &[PstatsFunction]) -> Option<Vec<PstatsFunction>> {
+    let is_module =
+        |f: &PstatsFunction| f.line == 0 && f.name == MODULE_ROOT && f.callers.is_empty();
+    let is_thread = |f: &PstatsFunction| {
+        f.file == "~"
+            && f.line == 0
+            && f.name.starts_with("<thread ")
+            && f.name.ends_with('>')
+            && f.callers.iter().all(|e| is_module(&funcs[e.caller]))
+    };
+    let drop: Vec<bool> = funcs.iter().map(|f| is_module(f) || is_thread(f)).collect();
+    if !drop.iter().any(|&d| d) {
+        return None;
+    }
+    let mut new_index = vec![usize::MAX; funcs.len()];
+    let mut kept = 0;
+    for (i, &d) in drop.iter().enumerate() {
+        if !d {
+            new_index[i] = kept;
+            kept += 1;
+        }
+    }
+    Some(
+        funcs
+            .iter()
+            .zip(&drop)
+            .filter(|(_, d)| !**d)
+            .map(|(f, _)| {
+                let mut f = f.clone();
+                f.callers.retain(|e| !drop[e.caller]);
+                for e in &mut f.callers {
+                    e.caller = new_index[e.caller];
+                }
+                f
+            })
+            .collect(),
+    )
 }
 
 /// Imports a `.prof` file's bytes. `path` names the file in errors and
@@ -134,9 +181,72 @@ impl Profile {
     }
 }
 
-/// Writes `profile`, merged over all threads, as a `.prof` (marshal) to `w`.
+/// Writes `profile`, merged over all threads, as a `.prof` (marshal) to `w`,
+/// with one root per thread and one over them (see [`with_roots`]).
 pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
-    write_stats(&profile.stats(), w)
+    write_stats(&with_roots(profile).stats(), w)
+}
+
+/// The function name of the root over every thread that [`write()`] adds:
+/// the key `(PROGRAM, 0, "<module>")`, which pstats prints
+/// `workloads:0(<module>)`.
+pub const MODULE_ROOT: &str = "<module>";
+
+/// `profile` as the `.prof` shows it: a cProfile file has one root (the
+/// script's `<module>`), and snakeviz draws its icicle from the one function
+/// that nothing calls, so that every thread's work must hang from one root
+/// for the viewers to reach it. Every thread's tree is put under a function
+/// named after the thread, `("~", 0, "<thread NAME>")`, which pstats prints
+/// as a built-in, `{thread NAME}` (a name that two threads share gets ` #2`,
+/// ` #3`... from the second on), and those under one `(PROGRAM, 0,
+/// "<module>")`, printed `PROGRAM:0(<module>)`. Both have no time of their
+/// own and one call each, so the totals' time is unchanged while the call
+/// counts gain one per thread plus one, and each has the cumulative time of
+/// what it holds: a thread's root the thread's profiled time, the module the
+/// sum over threads. Threads that recorded nothing get no root; a profile
+/// with no calls is returned unchanged. [`from_bytes`] removes these roots
+/// again.
+pub fn with_roots(profile: &Profile) -> Profile {
+    let busy: Vec<usize> = (0..profile.threads.len())
+        .filter(|&t| !profile.threads[t].nodes.is_empty())
+        .collect();
+    if busy.is_empty() {
+        return profile.clone();
+    }
+    let mut sites = profile.sites.clone();
+    let module = sites.len() as u32;
+    let program = if profile.meta.program.trim().is_empty() {
+        "profile"
+    } else {
+        profile.meta.program.trim()
+    };
+    sites.push(SiteInfo::new(MODULE_ROOT, "", program, 0));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut threads = Vec::with_capacity(busy.len());
+    for (k, &t) in busy.iter().enumerate() {
+        let th = &profile.threads[t];
+        let base = crate::emit::names::label_or(&th.name, "unnamed");
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        let name = if *n == 1 {
+            format!("<thread {base}>")
+        } else {
+            format!("<thread {base} #{n}>")
+        };
+        let site = sites.len() as u32;
+        sites.push(SiteInfo::new(name, "", "~", 0));
+        let total = th.root_time_ns();
+        let mut nodes = Vec::with_capacity(th.nodes.len() + 2);
+        // One call of the module in all: the first thread's tree holds it.
+        nodes.push(Node::new(module, NO_PARENT, u64::from(k == 0), total));
+        nodes.push(Node::new(site, 0, 1, total));
+        nodes.extend(th.nodes.iter().map(|n| {
+            let parent = n.parent().map_or(1, |p| p as u32 + 2);
+            Node::new(n.site, parent, n.calls, n.time_ns)
+        }));
+        threads.push(ThreadProfile::new(th.id, th.name.clone(), th.pid, nodes));
+    }
+    Profile::new(profile.meta.clone(), sites, threads)
 }
 
 /// Writes the functions of `stats` (all of them: its order, filters and
@@ -146,13 +256,14 @@ pub fn write_stats(stats: &Stats<'_>, w: &mut dyn Write) -> io::Result<()> {
     w.write_all(&stats_to_bytes(stats)?)
 }
 
-/// The `.prof` bytes of `profile`, merged over all threads.
+/// The `.prof` bytes of `profile`, merged over all threads, as [`write()`]
+/// writes them.
 ///
 /// # Panics
 ///
 /// If a file or function name is longer than `i32::MAX` bytes.
 pub fn to_bytes(profile: &Profile) -> Vec<u8> {
-    stats_to_bytes(&profile.stats()).expect("a name longer than 2 GiB")
+    stats_to_bytes(&with_roots(profile).stats()).expect("a name longer than 2 GiB")
 }
 
 fn stats_to_bytes(stats: &Stats<'_>) -> io::Result<Vec<u8>> {

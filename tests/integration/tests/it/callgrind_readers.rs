@@ -439,6 +439,13 @@ fn function_of_site(parsed: &Parsed, p: &Profile, site: u32) -> u32 {
     } else {
         clean(&s.file)
     };
+    // Relative files are written joined to the source root.
+    let file = match &p.meta.source_root {
+        Some(root) if !file.starts_with(['/', '?', '~', '<']) => {
+            Path::new(root).join(&file).display().to_string()
+        }
+        _ => file,
+    };
     let name = if clean(&s.name).is_empty() {
         "(unnamed)".to_owned()
     } else {
@@ -523,30 +530,38 @@ creator: profiler {version}
 pid: 4242
 cmd: ./demo --flag
 part: 1
+desc: Trigger: 1 thread merged
 positions: line
 event: ns : Wall-clock nanoseconds
 event: calls : Calls
 events: ns calls
 summary: 1000 5
 
-fl=(1) src/demo.rs
-fn=(1) main
+fl=(1) ???
+fn=(1) (thread 1: main)
+cfl=(2) src/demo.rs
+cfn=(2) main
+calls=1 10
+0 1000 5
+
+fl=(2)
+fn=(2)
 10 100 1
-cfn=(2) a
+cfn=(3) a
 calls=1 20
 10 900 4
 
-fl=(1)
-fn=(2)
+fl=(2)
+fn=(3)
 20 200 1
-cfn=(3) b
+cfn=(4) b
 calls=1 30
 20 700 3
 
-fl=(1)
-fn=(3)
+fl=(2)
+fn=(4)
 30 700 3
-cfn=(3)
+cfn=(4)
 calls=2 30
 30 550 3
 
@@ -568,6 +583,7 @@ fn sample_through_callgrind_annotate() {
     let stats = p.stats();
     assert_eq!(own.totals.0, stats.total_time_ns());
     let expected: BTreeMap<String, (u64, u64)> = [
+        ("???:(thread 1: main)", (0, 0)),
         ("src/demo.rs:main", (100, 1)),
         ("src/demo.rs:a", (200, 1)),
         ("src/demo.rs:b", (700, 3)),
@@ -687,8 +703,26 @@ fn threads_merged_and_per_thread() {
         }
         gprof2dot(path);
     }
-    // Thread 2 alone: `work` is only top-level there, so no thread root.
-    assert!(!callgrind_text(&p, Some(1)).contains("(thread"));
+    // Thread 2 alone: `work` is only top-level there, and still has an arc
+    // from the thread's root, so KCacheGrind shows "Called (2)" and not 0;
+    // the part's trigger names the thread.
+    let t2 = callgrind_text(&p, Some(1));
+    assert!(t2.contains("\ndesc: Trigger: thread 2: worker-1\n"), "{t2}");
+    let root = t2
+        .lines()
+        .position(|l| l.ends_with(" (thread 2: worker-1)") && l.starts_with("fn="))
+        .unwrap_or_else(|| panic!("no thread root:\n{t2}"));
+    let calls: Vec<&str> = t2.lines().skip(root).take(4).collect();
+    assert!(
+        calls[1].starts_with("cfl=") && calls[1].ends_with("src/work.rs"),
+        "{calls:?}"
+    );
+    assert!(
+        calls[2].starts_with("cfn=") && calls[2].ends_with(" work"),
+        "{calls:?}"
+    );
+    assert_eq!(calls[3], "calls=2 10", "{calls:?}");
+    assert!(callgrind_text(&p, None).contains("\ndesc: Trigger: 2 threads merged\n"));
     // An index out of range is an error, not a panic.
     let mut sink = Vec::new();
     let err = profiler::emit::callgrind::write(&p, Some(2), &mut sink).unwrap_err();
@@ -780,9 +814,10 @@ fn same_names_and_odd_characters() {
     assert_eq!(own.functions["src/b.rs:helper (src/b.rs:40)"], (3000, 4));
     assert_eq!(own.functions["src/ü.rs:ünïcödé::naïve"], (100, 6));
     assert_eq!(own.functions["???:(unnamed)"], (50, 1));
+    // The eight functions and the thread's root.
     assert_eq!(
         own.functions.len(),
-        8,
+        9,
         "one row per function: {:#?}",
         own.functions
     );
@@ -846,7 +881,14 @@ fn live_profile_through_the_readers() {
         if !s.name.starts_with("live_") {
             continue;
         }
-        let key = format!("{}:{}", s.file, s.name);
+        // The files are absolute (joined to the source root), and
+        // callgrind_annotate shortens those under its working directory.
+        let root = p.meta.source_root.as_deref().expect("a source root");
+        let abs = Path::new(root).join(&s.file);
+        assert!(abs.exists(), "{}", abs.display());
+        let cwd = std::env::current_dir().unwrap();
+        let shown = abs.strip_prefix(&cwd).unwrap_or(&abs);
+        let key = format!("{}:{}", shown.display(), s.name);
         assert_eq!(
             own.functions[&key],
             (row.figures.tottime_ns, row.figures.ncalls),

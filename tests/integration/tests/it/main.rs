@@ -22,6 +22,7 @@ mod many_threads;
 #[cfg(feature = "mpi")]
 mod mpi;
 mod parallel_summary;
+mod prof_roots;
 mod pstats_python;
 mod recorder;
 mod runtime_switch;

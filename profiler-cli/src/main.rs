@@ -82,13 +82,49 @@ struct ReportArgs {
     filter: Vec<Regex>,
 }
 
+/// A [`Format`] on the command line: its name, with its docs as the help.
+#[derive(Clone, Copy, Debug)]
+struct FormatArg(Format);
+
+impl clap::ValueEnum for FormatArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: std::sync::OnceLock<Vec<FormatArg>> = std::sync::OnceLock::new();
+        ALL.get_or_init(|| Format::ALL.iter().map(|&f| FormatArg(f)).collect())
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.0.name()).help(self.0.about()))
+    }
+}
+
+/// Which change ranks the functions of a diff ([`DiffBy`]).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ByArg {
+    /// Change in self time.
+    Tottime,
+    /// Change in cumulative time.
+    Cumtime,
+    /// Change in the number of calls.
+    Ncalls,
+}
+
+impl From<ByArg> for DiffBy {
+    fn from(b: ByArg) -> DiffBy {
+        match b {
+            ByArg::Tottime => DiffBy::Tottime,
+            ByArg::Cumtime => DiffBy::Cumtime,
+            ByArg::Ncalls => DiffBy::Ncalls,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 struct ConvertArgs {
     /// The profile to convert (`profile.json` or `.prof`).
     file: PathBuf,
     /// The output format.
     #[arg(long, value_enum)]
-    to: Format,
+    to: FormatArg,
     /// Where to write (`-` for standard output). Default: the input's name
     /// with the format's extension, in the current directory.
     #[arg(short, long, value_name = "OUT")]
@@ -127,8 +163,8 @@ struct DiffArgs {
     #[arg(long, value_name = "OUT")]
     html: Option<PathBuf>,
     /// Which change ranks the functions.
-    #[arg(long, value_enum, default_value_t = DiffBy::Tottime)]
-    by: DiffBy,
+    #[arg(long, value_enum, default_value_t = ByArg::Tottime)]
+    by: ByArg,
     /// Print at most N functions.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
@@ -347,7 +383,7 @@ fn shape<'p>(
 
 fn convert(a: &ConvertArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     let profile = load(&a.file, notes)?;
-    let to = a.to;
+    let to = a.to.0;
     let stem = a
         .file
         .file_stem()
@@ -503,7 +539,7 @@ fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
     }
     let before = load(&a.before, notes)?;
     let after = load(&a.after, notes)?;
-    let mut d = ProfileDiff::new(&before, &after, a.by).labels(
+    let mut d = ProfileDiff::new(&before, &after, a.by.into()).labels(
         a.before.display().to_string(),
         a.after.display().to_string(),
     );
@@ -518,7 +554,7 @@ fn diff(a: &DiffArgs, notes: &mut Vec<String>) -> Result<(), Fail> {
             a.before.display().to_string(),
             a.after.display().to_string(),
         ];
-        let all = ProfileDiff::new(&before, &after, a.by);
+        let all = ProfileDiff::new(&before, &after, a.by.into());
         write_output(html, |w| {
             profiler::emit::html::write_diff(&all, &before, &after, [&labels[0], &labels[1]], w)
         })?;

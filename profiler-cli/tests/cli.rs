@@ -6,7 +6,6 @@
 //! this test binary run again with `PROFILER_CLI_TEST_CHILD` set, which turns
 //! the `child_process` test into that program. The cProfile tests need
 //! `python3` (or `$PROFILER_TEST_PYTHON`).
-#![cfg(all(feature = "cli", feature = "enable"))]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
