@@ -450,4 +450,34 @@ mod tests {
             "<(A, B) as S>::s"
         );
     }
+
+    #[test]
+    fn source_roots_of_workspace_members_and_single_packages() {
+        use super::source_root;
+        use std::path::PathBuf;
+        let root = |m: &str, f: &str| source_root(m, f);
+        // A workspace member: the file starts with the member's folder.
+        assert_eq!(
+            root("/nonexistent/ws/crates/app", "crates/app/src/main.rs"),
+            Some(PathBuf::from("/nonexistent/ws"))
+        );
+        assert_eq!(
+            root("/nonexistent/ws/workloads", "workloads/src/a.rs"),
+            Some(PathBuf::from("/nonexistent/ws"))
+        );
+        // A package that is its own workspace.
+        assert_eq!(
+            root("/nonexistent/app", "src/main.rs"),
+            Some(PathBuf::from("/nonexistent/app"))
+        );
+        // This crate, whose sources are on disk: the root holds the file.
+        let here = env!("CARGO_MANIFEST_DIR");
+        let r = root(here, file!()).unwrap();
+        assert!(r.join(file!()).exists(), "{}", r.display());
+        // Absolute files, unknown crates and built-ins have none.
+        assert_eq!(root("/nonexistent/app", "/abs/src/x.rs"), None);
+        assert_eq!(root("", "src/x.rs"), None);
+        assert_eq!(root("relative/dir", "src/x.rs"), None);
+        assert_eq!(root("/nonexistent/app", "~"), None);
+    }
 }

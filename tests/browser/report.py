@@ -80,6 +80,21 @@ stats = pstats.Stats(os.path.join(DIR, "profile.prof"))
 profile = json.load(open(os.path.join(DIR, "profile.json")))["profile"]
 label = pstats.func_std_string
 
+
+def is_root(f):
+    """The roots profile.prof puts over the threads (PROGRAM:0(<module>) and
+    {thread NAME}): pstats.txt and the page show the profiled functions only."""
+    return f[1] == 0 and (f[2] == "<module>" or (f[0] == "~" and f[2].startswith("<thread ")))
+
+
+roots = [f for f in stats.stats if is_root(f)]
+busy = sum(1 for t in profile["threads"] if t["nodes"])
+assert len(roots) == 1 + busy, (roots, busy)
+for f in roots:
+    del stats.stats[f]
+for f, v in list(stats.stats.items()):
+    stats.stats[f] = v[:4] + ({c: e for c, e in v[4].items() if not is_root(c)},)
+
 d = driver()
 try:
     t0 = time.time()

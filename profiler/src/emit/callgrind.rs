@@ -653,4 +653,29 @@ mod tests {
         let r_m = arc((root, 0));
         assert_eq!((r_m.calls, r_m.ns, r_m.incl_calls), (1, 100, 6));
     }
+
+    #[test]
+    fn relative_files_are_joined_to_the_source_root() {
+        assert_eq!(source_path(Some("/ws"), "src/a.rs"), "/ws/src/a.rs");
+        assert_eq!(source_path(Some("/ws"), "/abs/a.rs"), "/abs/a.rs");
+        assert_eq!(source_path(Some("/ws"), "???"), "???");
+        assert_eq!(source_path(Some("/ws"), "~"), "~");
+        assert_eq!(source_path(Some(""), "src/a.rs"), "src/a.rs");
+        assert_eq!(source_path(None, "src/a.rs"), "src/a.rs");
+        let sites = vec![SiteInfo::new("main", "", "src/m.rs", 3)];
+        let mut meta = Metadata::default();
+        meta.source_root = Some("/ws".into());
+        let p = Profile::new(
+            meta,
+            sites,
+            vec![ThreadProfile::new(
+                1,
+                "t",
+                1,
+                vec![Node::new(0, NO_PARENT, 1, 5)],
+            )],
+        );
+        let t = text(&p, None);
+        assert!(t.contains("\ncfl=(2) /ws/src/m.rs\n"), "{t}");
+    }
 }

@@ -101,6 +101,20 @@ pub(crate) fn to_profile(funcs: &[PstatsFunction], thread_name: &str) -> Result<
     })
 }
 
+/// Whether the profile already has the shape of a cProfile file: one thread
+/// whose calls all start in one function that nothing calls (a cProfile
+/// file read back, or a program whose `main` is its one profiled root).
+fn has_one_root(profile: &Profile, busy: &[usize]) -> bool {
+    let [t] = busy else { return false };
+    let nodes = &profile.threads[*t].nodes;
+    let mut tops = nodes
+        .iter()
+        .filter(|n| n.parent().is_none())
+        .map(|n| n.site);
+    let Some(top) = tops.next() else { return false };
+    tops.all(|s| s == top) && nodes.iter().all(|n| n.parent().is_none() || n.site != top)
+}
+
 /// `funcs` without the roots that [`write()`] adds (see [`with_roots`]): the
 /// uncalled `(_, 0, "<module>")` and the `("~", 0, "<thread ...>")` that
 /// only it calls, with the caller entries that name them, so that the
@@ -203,14 +217,19 @@ pub const MODULE_ROOT: &str = "<module>";
 /// own and one call each, so the totals' time is unchanged while the call
 /// counts gain one per thread plus one, and each has the cumulative time of
 /// what it holds: a thread's root the thread's profiled time, the module the
-/// sum over threads. Threads that recorded nothing get no root; a profile
-/// with no calls is returned unchanged. [`from_bytes`] removes these roots
-/// again.
+/// sum over threads. Threads that recorded nothing get no root. A profile
+/// that already has one root (one thread whose calls all start in one
+/// function that nothing calls), a profile read from a cProfile file (its
+/// clock is `cProfile`: its roots are the file's own) and a profile with no
+/// calls are returned unchanged. [`from_bytes`] removes these
+/// roots again.
 pub fn with_roots(profile: &Profile) -> Profile {
     let busy: Vec<usize> = (0..profile.threads.len())
         .filter(|&t| !profile.threads[t].nodes.is_empty())
         .collect();
-    if busy.is_empty() {
+    // A profile read from a cProfile file keeps the file's own roots.
+    let imported = profile.meta.clock == "cProfile";
+    if busy.is_empty() || imported || has_one_root(profile, &busy) {
         return profile.clone();
     }
     let mut sites = profile.sites.clone();
@@ -336,7 +355,7 @@ mod tests {
                 vec![Node::new(0, NO_PARENT, 1, 500_000_000)],
             )],
         );
-        let b = to_bytes(&p);
+        let b = stats_to_bytes(&p.stats()).unwrap();
         let mut expected = vec![0x7b, 0x29, 0x03, 0x7a, 0x0b];
         expected.extend_from_slice(b"src/main.rs");
         expected.extend_from_slice(&[0x69, 10, 0, 0, 0, 0x7a, 4]);

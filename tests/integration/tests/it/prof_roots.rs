@@ -181,3 +181,42 @@ fn a_live_snapshot_has_one_root_too() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A profile that already has one root (one thread, one uncalled top
+/// function) is written as it is: a cProfile file read back converts to
+/// itself. A second top-level function, or a second thread, brings the roots.
+#[test]
+fn a_profile_with_one_root_is_written_as_it_is() {
+    let sites = vec![site("main", "src/main.rs", 1), site("f", "src/main.rs", 5)];
+    let one = |nodes| {
+        let mut meta = Metadata::default();
+        meta.program = "demo".into();
+        Profile::new(
+            meta,
+            sites.clone(),
+            vec![ThreadProfile::new(1, "main", 7, nodes)],
+        )
+    };
+    let bare = |p: &Profile| {
+        let mut b = Vec::new();
+        profiler::emit::prof::write_stats(&p.stats(), &mut b).unwrap();
+        b
+    };
+    let single = one(vec![node(0, NO_PARENT, 1, 10 * MS), node(1, 0, 3, 6 * MS)]);
+    assert_eq!(profiler::emit::prof::to_bytes(&single), bare(&single));
+    // Two top-level functions, or a top function also called below: roots.
+    for nodes in [
+        vec![
+            node(0, NO_PARENT, 1, 10 * MS),
+            node(1, NO_PARENT, 3, 6 * MS),
+        ],
+        vec![node(1, NO_PARENT, 1, 10 * MS), node(1, 0, 3, 6 * MS)],
+    ] {
+        let p = one(nodes);
+        let dir = integration::scratch!("two-tops");
+        let path = dir.join("profile.prof");
+        profiler::emit::Format::Prof.save(&p, &path).unwrap();
+        assert_eq!(check(&path)[0], "('demo', 0, '<module>')");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
