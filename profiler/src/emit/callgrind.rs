@@ -663,8 +663,10 @@ mod tests {
         assert_eq!(source_path(Some(""), "src/a.rs"), "src/a.rs");
         assert_eq!(source_path(None, "src/a.rs"), "src/a.rs");
         let sites = vec![SiteInfo::new("main", "", "src/m.rs", 3)];
-        let mut meta = Metadata::default();
-        meta.source_root = Some("/ws".into());
+        let meta = Metadata {
+            source_root: Some("/ws".into()),
+            ..Metadata::default()
+        };
         let p = Profile::new(
             meta,
             sites,

@@ -44,15 +44,16 @@ fn fork_safe() {
 
 /// Measures the probe's cost again and returns the lowest so far, in ticks.
 ///
-/// Sessions calibrate when they start and, with compensation on, when they
-/// end, so a run has measurements spread over it. A measurement on a loaded
+/// A session that subtracts the cost measures it when it starts and again
+/// when it ends, so that a run has measurements spread over it; one that
+/// only reports it measures it once, when it ends (so that measuring never
+/// delays nor disturbs the program's run). A measurement on a loaded
 /// machine can only come out high (preemption and cache misses add time;
 /// nothing removes it), so the lowest is the closest to the probe's real
 /// cost, and subtracting it can only under-compensate, never remove time the
 /// program spent.
 pub(crate) fn calibrate() -> (f64, f64) {
     fork_safe();
-    wait_for_background();
     let measured = std::thread::Builder::new()
         .name("profiler-calibration".into())
         .spawn(measure)
@@ -74,37 +75,6 @@ fn keep_lowest(measured: Option<(f64, f64)>) -> (f64, f64) {
         });
     }
     lowest.unwrap_or((0.0, 0.0))
-}
-
-/// The calibration running in the background, if one is.
-static BACKGROUND: Lock<Option<std::thread::JoinHandle<()>>> = Lock::new(None);
-
-/// Starts a calibration on its own thread and returns at once: a session
-/// that does not subtract the probe's cost only reports it, so its start
-/// need not wait the few tens of milliseconds a measurement takes.
-/// [`wait_for_background`] (or the next [`calibrate`]) collects it.
-pub(crate) fn calibrate_in_background() {
-    fork_safe();
-    let mut running = BACKGROUND.lock();
-    if running.is_some() {
-        return;
-    }
-    *running = std::thread::Builder::new()
-        .name("profiler-calibration".into())
-        .spawn(|| {
-            let m = measure();
-            keep_lowest(Some(m));
-        })
-        .ok();
-}
-
-/// Waits for a calibration started by [`calibrate_in_background`], if one
-/// is running (a few tens of milliseconds at most).
-pub(crate) fn wait_for_background() {
-    let handle = BACKGROUND.lock().take();
-    if let Some(h) = handle {
-        let _ = h.join();
-    }
 }
 
 static SITE: Site = Site::new(
@@ -191,18 +161,9 @@ fn measure() -> (f64, f64) {
 /// What the calibration does around a `fork` (see [`crate::fork`]).
 static CALIBRATION_FORK: crate::fork::Hooks = crate::fork::Hooks {
     prepare: hold_probe_ticks,
-    child: forget_background,
+    child: crate::fork::nothing,
 };
 
 fn hold_probe_ticks() {
-    crate::fork::hold(&BACKGROUND);
     crate::fork::hold(&PROBE_TICKS);
-}
-
-/// In a forked child: a background calibration's thread was not copied, so
-/// its handle must never be joined (it would wait forever).
-fn forget_background() {
-    if let Some(h) = BACKGROUND.lock().take() {
-        std::mem::forget(h);
-    }
 }

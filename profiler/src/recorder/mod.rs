@@ -22,9 +22,7 @@ mod sync;
 mod thread;
 mod timeline;
 
-pub(crate) use calibrate::{
-    calibrate as calibrate_now, calibrate_in_background, measured_probe_ticks, wait_for_background,
-};
+pub(crate) use calibrate::{calibrate as calibrate_now, measured_probe_ticks};
 pub use calibrate::{compensation, set_compensation};
 pub use poll::Instrumented;
 pub(crate) use registry::{

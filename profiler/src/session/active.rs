@@ -55,15 +55,20 @@ impl Active {
     /// Takes the session's profile (see [`Active::write`]), printing the
     /// report if asked to, without writing the reports.
     pub(super) fn profile(&self, ending: Option<&Ending>, still_running: Option<&str>) -> Profile {
-        // A second calibration, at the end of the run, for the lowest probe
-        // cost (see `calibrate`). Not at an exit or a signal, where no new
-        // thread should be started.
-        if matches!(ending, None | Some(Ending::Return)) {
-            if crate::recorder::compensation() {
-                crate::recorder::calibrate_now();
-            } else {
-                crate::recorder::wait_for_background();
-            }
+        // Subtracted, the probe's cost is measured a second time at the end
+        // of the run, for the lowest (see `calibrate`). Only reported, it is
+        // measured once, when the reports are written at the end: not at a
+        // checkpoint (it would disturb the run), not with recording compiled
+        // out or turned off (there is no probe to measure). Never at an exit
+        // or a signal, where no new thread should be started.
+        let returned = matches!(ending, None | Some(Ending::Return));
+        let subtracted = crate::recorder::compensation();
+        let reported_only = still_running.is_none()
+            && cfg!(feature = "enable")
+            && crate::is_enabled()
+            && crate::recorder::measured_probe_ticks().is_none();
+        if returned && (subtracted || reported_only) {
+            crate::recorder::calibrate_now();
         }
         if ending.is_some() {
             crate::stop_sampler();

@@ -66,15 +66,11 @@ impl Session {
         if let Some(cfg) = &self.timeline {
             crate::set_timeline(Some(cfg.clone()));
         }
-        // The probe's cost: measured before the run when it is to be
-        // subtracted, in the background when it is only reported, and not
-        // at all when nothing can be recorded.
-        if cfg!(feature = "enable") {
-            if self.compensate {
-                crate::recorder::calibrate_now();
-            } else {
-                crate::recorder::calibrate_in_background();
-            }
+        // The probe's cost: measured before the run only when it is to be
+        // subtracted; when it is only reported, at the end (see
+        // `Active::profile`).
+        if cfg!(feature = "enable") && self.compensate {
+            crate::recorder::calibrate_now();
         }
         crate::set_compensation(self.compensate);
         // Runnable threads and CPU time over the run, for the parallel summary.

@@ -8,6 +8,7 @@
 //! (`integration::ran_in_own_process`); the others read only their own
 //! threads and call sites.
 
+mod calibration;
 mod callgrind_readers;
 mod compensation;
 mod compensation_tiny;
