@@ -66,6 +66,8 @@ mod site;
 mod snapshot;
 pub mod stats;
 mod sys;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use error::Error;
 pub use profile::{

@@ -32,5 +32,6 @@ mod session_guard;
 mod signal_handler;
 mod test_command;
 mod timeline;
+mod tracing_bridge;
 mod ui;
 mod waiting_is_not_work;
