@@ -7,6 +7,9 @@
 //!   side-by-side table of the cost of one instrumented call (floors, this
 //!   crate, peer profilers), on 1 thread and per thread with 2 threads;
 //! - `overhead` (divan): the floors and this crate's cases alone;
+//! - `tracing_layers`: one `tracing` span under the registry alone, with
+//!   `profiler::tracing::ProfilerLayer`, and (feature `tracing-peers`)
+//!   tracing-timing, tracing-chrome, tracing-flame and tracing-tracy;
 //! - `memory`: resident memory from 1 million to 100 million calls;
 //! - `emit`: building every report from a one-million-node profile;
 //! - `merge_ranks`: merging 4,096 MPI ranks' profiles of 10,000 call paths

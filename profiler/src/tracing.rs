@@ -46,7 +46,6 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::{self, Write as _};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::RwLock;
 use tracing_core::field::{Field, Visit};
@@ -88,12 +87,15 @@ impl ProfilerLayer {
     }
 }
 
-/// What a span carries in its extensions.
-struct SpanCall {
-    site: &'static Site,
-    /// Whether its call was counted (at its first enter, on any thread).
-    counted: AtomicBool,
-}
+/// A span whose call was counted (at its first enter, on any thread): a
+/// zero-sized marker in its extensions, so that marking it allocates
+/// nothing (the registry keeps each slot's extension map across spans).
+struct Counted;
+
+/// The row of a span named by its fields (see
+/// [`ProfilerLayer::name_fields`]); without name fields a span's row is
+/// its callsite's, found from its metadata.
+struct NamedSite(&'static Site);
 
 /// The sites made for spans, by callsite (its metadata's address) and the
 /// name built from its fields (`None` without name fields). Sites live for
@@ -236,15 +238,16 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if !cfg!(feature = "enable") {
+        // Without name fields there is nothing to keep per span until it is
+        // entered.
+        if !cfg!(feature = "enable") || self.name_fields.is_empty() {
             return;
         }
-        let site = site_for(attrs.metadata(), self.name_of(attrs));
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(SpanCall {
-                site,
-                counted: AtomicBool::new(false),
-            });
+        if let Some(name) = self.name_of(attrs) {
+            let site = site_for(attrs.metadata(), Some(name));
+            if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(NamedSite(site));
+            }
         }
     }
 
@@ -254,14 +257,19 @@ where
         }
         let key = id.into_u64();
         let Some(span) = ctx.span(id) else { return };
-        let ext = span.extensions();
-        let Some(call) = ext.get::<SpanCall>() else {
-            return;
+        let mut ext = span.extensions_mut();
+        // The first enter, on whichever thread, counts the call: the marker
+        // is set under the span's extensions lock.
+        let calls = if ext.get_mut::<Counted>().is_some() {
+            0
+        } else {
+            ext.insert(Counted);
+            1
         };
-        let (site, calls) = (
-            call.site,
-            u64::from(!call.counted.swap(true, Ordering::Relaxed)),
-        );
+        let site = match ext.get_mut::<NamedSite>() {
+            Some(named) => named.0,
+            None => site_for(span.metadata(), None),
+        };
         drop(ext);
         let guard = crate::recorder::enter(site);
         let _ = OPEN.try_with(|open| open.borrow_mut().push((key, guard, calls)));

@@ -138,6 +138,8 @@ fn spans_give_the_same_table_and_tree_as_profile() {
 
 #[profile]
 fn p_top() -> u64 {
+    // A span made and never entered is no call.
+    drop(tracing::info_span!("never"));
     t_around()
 }
 
@@ -253,11 +255,27 @@ fn chosen_fields_name_rows() {
         for table in ["users", "orders", "users"] {
             let _q = tracing::info_span!("query", table, rows = 3).entered();
         }
-        let _plain = tracing::info_span!("query").entered();
+        drop(tracing::info_span!("query").entered());
+        // Past 1,000 names a callsite's further values share one row.
+        for k in 0..1005 {
+            let table = format!("t{k}");
+            drop(tracing::info_span!("bulk", table = table.as_str()).entered());
+        }
+        // One span entered three times is one call.
+        let again = tracing::info_span!("again");
+        for _ in 0..3 {
+            let _e = again.enter();
+        }
     });
     let p = profiler::snapshot();
     let c = counts(&p, "fields");
     assert_eq!(c["query{table=users}"], (2, 2));
     assert_eq!(c["query{table=orders}"], (1, 1));
     assert_eq!(c["query"], (1, 1));
+    assert_eq!(c["again"], (1, 1));
+    let bulk: Vec<(&String, &(u64, u64))> =
+        c.iter().filter(|(k, _)| k.starts_with("bulk{")).collect();
+    assert_eq!(bulk.len(), profiler::tracing::MAX_NAMED_ROWS + 1);
+    assert_eq!(c["bulk{table=…}"], (5, 5));
+    assert_eq!(bulk.iter().map(|(_, v)| v.0).sum::<u64>(), 1005);
 }
