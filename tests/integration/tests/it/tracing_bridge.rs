@@ -279,3 +279,56 @@ fn chosen_fields_name_rows() {
     assert_eq!(c["bulk{table=…}"], (5, 5));
     assert_eq!(bulk.iter().map(|(_, v)| v.0).sum::<u64>(), 1005);
 }
+
+/// An instrumented future polled first on one thread and then, moved, on
+/// another: one call, on the thread of its first poll, and each poll's busy
+/// time on the thread that ran it.
+#[test]
+fn a_span_that_moves_between_threads_is_one_call_with_its_time_split() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tracing::Instrument;
+    if integration::ran_in_own_process(
+        module_path!(),
+        "a_span_that_moves_between_threads_is_one_call_with_its_time_split",
+    ) {
+        return;
+    }
+    install(profiler::tracing::ProfilerLayer::new());
+    async fn two_halves() -> u64 {
+        let a = t_fib(12);
+        tokio::task::yield_now().await;
+        a + t_fib(12)
+    }
+    let fut = Box::pin(two_halves().instrument(tracing::info_span!("moving")));
+    let fut = on_thread("first", move || {
+        let mut fut = fut;
+        let poll = fut.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        assert!(poll.is_pending());
+        fut
+    });
+    let value = on_thread("second", move || {
+        let mut fut = fut;
+        match fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => panic!("still pending"),
+        }
+    });
+    assert_eq!(value, 2 * 144);
+    let p = profiler::snapshot();
+    let (first, second) = (counts(&p, "first"), counts(&p, "second"));
+    // One call in all, counted where it started; each thread has its poll.
+    assert_eq!(first["moving"], (1, 1));
+    assert_eq!(second["moving"], (0, 0));
+    // fib(12) is 465 calls, one run under each poll.
+    assert_eq!(first["fib"], (465, 1));
+    assert_eq!(second["fib"], (465, 1));
+    assert_eq!(paths(&p, "second")["moving;fib"], 1);
+    let time = |thread: &str| {
+        let t = p.threads.iter().position(|t| t.name == thread).unwrap();
+        let st = p.thread_stats(t);
+        let site = p.sites.iter().position(|s| s.name == "moving").unwrap() as u32;
+        st.function(site).unwrap().figures.cumtime_ns
+    };
+    assert!(time("first") > 0 && time("second") > 0);
+}
