@@ -45,6 +45,7 @@
 //! more than 20 million nodes. Strings that are not UTF-8 are read with
 //! U+FFFD and counted in [`Import::not_utf8`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
@@ -221,16 +222,16 @@ pub const MODULE_ROOT: &str = "<module>";
 /// that already has one root (one thread whose calls all start in one
 /// function that nothing calls), a profile read from a cProfile file (its
 /// clock is `cProfile`: its roots are the file's own) and a profile with no
-/// calls are returned unchanged. [`from_bytes`] removes these
+/// calls are returned as they are, borrowed (not copied). [`from_bytes`] removes these
 /// roots again.
-pub fn with_roots(profile: &Profile) -> Profile {
+pub fn with_roots(profile: &Profile) -> Cow<'_, Profile> {
     let busy: Vec<usize> = (0..profile.threads.len())
         .filter(|&t| !profile.threads[t].nodes.is_empty())
         .collect();
     // A profile read from a cProfile file keeps the file's own roots.
     let imported = profile.meta.clock == "cProfile";
     if busy.is_empty() || imported || has_one_root(profile, &busy) {
-        return profile.clone();
+        return Cow::Borrowed(profile);
     }
     let mut sites = profile.sites.clone();
     let module = sites.len() as u32;
@@ -265,7 +266,7 @@ pub fn with_roots(profile: &Profile) -> Profile {
         }));
         threads.push(ThreadProfile::new(th.id, th.name.clone(), th.pid, nodes));
     }
-    Profile::new(profile.meta.clone(), sites, threads)
+    Cow::Owned(Profile::new(profile.meta.clone(), sites, threads))
 }
 
 /// Writes the functions of `stats` (all of them: its order, filters and
