@@ -84,6 +84,12 @@ if [ ${#lacking[@]} -gt 0 ]; then
 else
   echo "every prerequisite is there"
 fi
+# Disk: a full run builds several GB into target/ (about 6 GB from a clean
+# clone with .ci/run's settings); say so up front rather than fail mid-build.
+avail_kib=$(df -Pk . 2>/dev/null | awk 'NR==2 {print $4}')
+if [ -n "$avail_kib" ] && [ "$avail_kib" -lt $((8 * 1024 * 1024)) ]; then
+  echo "only $((avail_kib / 1024)) MiB free on the disk of $(pwd): a full run needs about 8 GiB for target/; builds may fail with 'No space left on device'"
+fi
 if [ "${1:-}" = "--prerequisites" ]; then
   [ ${#lacking[@]} -eq 0 ]
   exit
