@@ -537,70 +537,142 @@ impl<'p> Stats<'p> {
 }
 
 /// Computes every function's figures and edges over the given threads.
+///
+/// Three linear passes per thread, laid out so that the one that must
+/// follow the tree reads memory in order:
+///
+/// 1. in stored node order: each node's edge id and its place in a
+///    depth-first preorder, where it is copied with its site and its
+///    parent's place;
+/// 2. in preorder, with a stack of the open activations: whether each
+///    activation is primitive, for its function (no activation of the same
+///    function open above it) and for its edge (none of the same
+///    caller->callee pair), from counts of open activations per site and per
+///    edge;
+/// 3. in stored node order again: every figure added to its function and
+///    edge.
 fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
     let n_sites = profile.sites.len();
     let mut funcs: Vec<Option<Figures>> = vec![None; n_sites];
-    // Edges (caller site, callee site) get dense ids, so the walk below does
-    // one lookup per node and none per step: through a sites x sites table
-    // when that is small, through a hash map otherwise.
+    // Edges (caller site, callee site) get dense ids, so the walk does no
+    // lookup: through a sites x sites table when that is small, through a
+    // hash map otherwise.
     let mut edges = EdgeIds::new(n_sites);
     let mut edge_keys: Vec<(SiteId, SiteId)> = Vec::new();
     let mut edge_figs: Vec<Figures> = Vec::new();
-    const NO_EDGE: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX;
+    /// Flags of pass 2: the activation is primitive for its function...
+    const SITE_PRIMITIVE: u8 = 1;
+    /// ... and for its edge.
+    const EDGE_PRIMITIVE: u8 = 2;
+
+    /// A node as pass 2 reads it, at its preorder place.
+    #[derive(Clone, Copy)]
+    struct Visit {
+        site: SiteId,
+        edge: u32,
+        /// The parent's preorder place, or `NONE` for a root.
+        parent_at: u32,
+    }
 
     for &ti in threads {
         let t = &profile.threads[ti];
-        let self_ns = t.self_times();
-        let kids = t.children();
-        let edge_of: Vec<u32> = t
-            .nodes
-            .iter()
-            .map(|node| match node.parent() {
-                None => NO_EDGE,
-                Some(p) => edges.id((t.nodes[p].site, node.site), || {
-                    edge_keys.push((t.nodes[p].site, node.site));
-                    edge_figs.push(Figures::default());
-                    (edge_keys.len() - 1) as u32
-                }),
-            })
-            .collect();
-        // Depth-first walk with per-site and per-edge counts of open activations.
-        let mut active_site = vec![0u32; n_sites];
-        let mut active_edge = vec![0u32; edge_keys.len()];
-        // (node, entering?) so that counts are undone on the way out.
-        let mut stack: Vec<(u32, bool)> = kids.roots().iter().rev().map(|&r| (r, true)).collect();
-        while let Some((i, entering)) = stack.pop() {
-            let i = i as usize;
-            let node = &t.nodes[i];
-            let site = node.site as usize;
-            let edge = edge_of[i];
-            if !entering {
-                active_site[site] -= 1;
-                if edge != NO_EDGE {
-                    active_edge[edge as usize] -= 1;
-                }
+        let n = t.nodes.len();
+        // Pass 1.
+        let at = t.preorder();
+        let mut visits = vec![
+            Visit {
+                site: 0,
+                edge: NONE,
+                parent_at: NONE,
+            };
+            n
+        ];
+        let mut reached = 0usize;
+        let mut node_edge = vec![NONE; n];
+        for (i, node) in t.nodes.iter().enumerate() {
+            if at[i] == NONE {
                 continue;
             }
-            let f = funcs[site].get_or_insert_with(Figures::default);
-            f.ncalls += node.calls;
-            f.tottime_ns += self_ns[i];
-            if active_site[site] == 0 {
-                f.pcalls += node.calls;
-                f.cumtime_ns += node.time_ns;
-            }
-            if edge != NO_EDGE {
-                let e = &mut edge_figs[edge as usize];
-                e.ncalls += node.calls;
-                e.tottime_ns += self_ns[i];
-                if active_edge[edge as usize] == 0 {
-                    e.pcalls += node.calls;
-                    e.cumtime_ns += node.time_ns;
+            reached += 1;
+            let (edge, parent_at) = match node.parent() {
+                None => (NONE, NONE),
+                Some(p) => {
+                    let key = (t.nodes[p].site, node.site);
+                    let id = edges.id(key, || {
+                        edge_keys.push(key);
+                        edge_figs.push(Figures::default());
+                        (edge_keys.len() - 1) as u32
+                    });
+                    (id, at[p])
                 }
-                active_edge[edge as usize] += 1;
+            };
+            node_edge[i] = edge;
+            visits[at[i] as usize] = Visit {
+                site: node.site,
+                edge,
+                parent_at,
+            };
+        }
+        visits.truncate(reached);
+        // Pass 2.
+        let mut flags = vec![0u8; reached];
+        let mut open_site = vec![0u32; n_sites];
+        let mut open_edge = vec![0u32; edge_keys.len()];
+        let mut open: Vec<u32> = Vec::new();
+        for (k, v) in visits.iter().enumerate() {
+            while let Some(&top) = open.last() {
+                if top == v.parent_at {
+                    break;
+                }
+                open.pop();
+                let closed = visits[top as usize];
+                open_site[closed.site as usize] -= 1;
+                if closed.edge != NONE {
+                    open_edge[closed.edge as usize] -= 1;
+                }
             }
-            active_site[site] += 1;
-            stack.push((i as u32, false));
-            stack.extend(kids.of(i).iter().rev().map(|&k| (k, true)));
+            let mut f = 0;
+            if open_site[v.site as usize] == 0 {
+                f |= SITE_PRIMITIVE;
+            }
+            open_site[v.site as usize] += 1;
+            if v.edge != NONE {
+                if open_edge[v.edge as usize] == 0 {
+                    f |= EDGE_PRIMITIVE;
+                }
+                open_edge[v.edge as usize] += 1;
+            }
+            flags[k] = f;
+            open.push(k as u32);
+        }
+        drop((visits, open_edge, open));
+        // Pass 3.
+        let self_ns = t.self_times();
+        for (i, node) in t.nodes.iter().enumerate() {
+            if at[i] == NONE {
+                continue;
+            }
+            let f = flags[at[i] as usize];
+            let own = self_ns[i];
+            let add = |fig: &mut Figures, primitive: bool| {
+                fig.ncalls += node.calls;
+                fig.tottime_ns += own;
+                if primitive {
+                    fig.pcalls += node.calls;
+                    fig.cumtime_ns += node.time_ns;
+                }
+            };
+            add(
+                funcs[node.site as usize].get_or_insert_with(Figures::default),
+                f & SITE_PRIMITIVE != 0,
+            );
+            if node_edge[i] != NONE {
+                add(
+                    &mut edge_figs[node_edge[i] as usize],
+                    f & EDGE_PRIMITIVE != 0,
+                );
+            }
         }
     }
 
@@ -615,8 +687,8 @@ fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
         let Some(figures) = f else { continue };
         let mut cr = std::mem::take(&mut callers[site]);
         let mut ce = std::mem::take(&mut callees[site]);
-        cr.sort_by_key(|e| e.0);
-        ce.sort_by_key(|e| e.0);
+        cr.sort_unstable_by_key(|e| e.0);
+        ce.sort_unstable_by_key(|e| e.0);
         out.push(FunctionStats {
             site: site as SiteId,
             figures,
@@ -716,6 +788,29 @@ mod tests {
             sites,
             vec![ThreadProfile::new(1, "t", 1, nodes)],
         )
+    }
+
+    #[test]
+    fn a_tree_stored_children_first_gives_the_same_statistics() {
+        // The same tree with its nodes in reverse order: every parent after
+        // its children, which only a profile built by hand can have.
+        let p = profile(40, 0);
+        let nodes = &p.threads[0].nodes;
+        let n = nodes.len() as u32;
+        let reversed: Vec<Node> = nodes
+            .iter()
+            .rev()
+            .map(|node| {
+                let parent = node.parent().map_or(NO_PARENT, |q| n - 1 - q as u32);
+                Node::new(node.site, parent, node.calls, node.time_ns)
+            })
+            .collect();
+        let q = Profile::new(
+            Metadata::default(),
+            p.sites.clone(),
+            vec![ThreadProfile::new(1, "t", 1, reversed)],
+        );
+        assert_eq!(p.stats().functions(), q.stats().functions());
     }
 
     #[test]
