@@ -100,6 +100,16 @@ impl Profile {
         if self.rank_count() > 1 {
             return None;
         }
+        // Without a stored summary, what decides is known before the
+        // summary is made: at most one thread with profiled time and no
+        // timeline says nothing (and the summary of a large profile is not
+        // free).
+        if self.parallel.is_none()
+            && self.threads.iter().all(|t| t.timeline.is_empty())
+            && self.threads.iter().filter(|t| t.root_time_ns() > 0).count() <= 1
+        {
+            return None;
+        }
         let summary = self
             .parallel
             .clone()

@@ -223,6 +223,105 @@ fn f8(x: f64) -> String {
     format!("{x:8.3}")
 }
 
+/// Which side [`push_padded`] pads.
+#[derive(Clone, Copy)]
+enum Align {
+    Left,
+    Right,
+}
+
+/// Appends `n` spaces.
+fn push_spaces(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// Appends `text` padded with spaces to `width` characters, as `{:<width$}`
+/// or `{:>width$}` do.
+fn push_padded(out: &mut String, text: &str, width: usize, align: Align) {
+    let pad = width.saturating_sub(text.chars().count());
+    match align {
+        Align::Left => {
+            out.push_str(text);
+            push_spaces(out, pad);
+        }
+        Align::Right => {
+            push_spaces(out, pad);
+            out.push_str(text);
+        }
+    }
+}
+
+/// A short run of ASCII digits (and a `/`) built on the stack: room for
+/// two `u64`s and a separator.
+struct Digits {
+    buf: [u8; 41],
+    len: usize,
+}
+
+impl Digits {
+    fn new() -> Self {
+        Digits {
+            buf: [0; 41],
+            len: 0,
+        }
+    }
+
+    fn push_byte(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// Appends `n` in decimal.
+    fn push_u64(&mut self, n: u64) {
+        let mut tmp = [0u8; 20];
+        let mut at = tmp.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            tmp[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for &d in &tmp[at..] {
+            self.push_byte(d);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and '/' are ever pushed.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+/// Appends [`f8`] of `ns` nanoseconds as seconds: the same text as
+/// `format!("{:8.3}", seconds(ns))` (and Python's `%8.3f`), without going
+/// through floating point where that cannot change the result.
+///
+/// The double `ns / 1e9` is within one rounding (a relative 2^-53) of the
+/// exact quotient: below 10^6 seconds, under 0.2 ns. A quotient that is not
+/// exactly halfway between two thousandths is at least 1 ns from halfway,
+/// so both round to the same thousandth, which integer arithmetic gives.
+/// Exact halves (whose double may lie on either side) and larger values
+/// take the float path.
+fn push_f8(out: &mut String, ns: u64) {
+    const NS_PER_MS: u64 = 1_000_000;
+    if ns >= 1_000_000 * 1_000_000_000 || ns % NS_PER_MS == NS_PER_MS / 2 {
+        let _ = write!(out, "{:8.3}", seconds(ns));
+        return;
+    }
+    let ms = (ns + NS_PER_MS / 2) / NS_PER_MS;
+    let mut text = Digits::new();
+    text.push_u64(ms / 1000);
+    text.push_byte(b'.');
+    let frac = ms % 1000;
+    for digit in [frac / 100, frac / 10 % 10, frac % 10] {
+        text.push_byte(b'0' + digit as u8);
+    }
+    push_padded(out, text.as_str(), 8, Align::Right);
+}
+
 /// `nc`, or `nc/cc` when they differ.
 fn calls_text(ncalls: u64, pcalls: u64) -> String {
     if ncalls == pcalls {
@@ -498,38 +597,47 @@ impl fmt::Display for CallReport<'_, '_> {
             rank[row] = r;
         }
         let mut partners: Vec<&(usize, Figures)> = Vec::new();
-        let mut calls = String::new();
+        // Lines are built in `line` by hand: this report can run to millions
+        // of lines, and `fmt`'s padding writes one character at a time.
+        let mut line = String::new();
         for &i in &list {
             let row = &table.rows[i];
-            write!(f, "{:<width$}{arrow} ", row.label)?;
+            line.clear();
+            push_padded(&mut line, &row.label, width, Align::Left);
+            line.push_str(arrow);
+            line.push(' ');
             partners.clear();
             match self.direction {
                 Direction::Callers => partners.extend(row.callers.iter()),
                 Direction::Callees => partners.extend(row.callees.iter()),
             }
             if partners.is_empty() {
-                writeln!(f)?;
+                line.push('\n');
+                f.write_str(&line)?;
                 continue;
             }
             partners.sort_by_key(|p| rank[p.0]);
             for (n, (p, fig)) in partners.iter().enumerate() {
-                calls.clear();
-                if fig.ncalls == fig.pcalls {
-                    write!(calls, "{}", fig.ncalls)?;
-                } else {
-                    write!(calls, "{}/{}", fig.ncalls, fig.pcalls)?;
-                }
                 if n > 0 {
-                    write!(f, "{:1$}", "", width + 1)?;
+                    line.clear();
+                    push_spaces(&mut line, width + 1);
+                }
+                let mut calls = Digits::new();
+                calls.push_u64(fig.ncalls);
+                if fig.ncalls != fig.pcalls {
+                    calls.push_byte(b'/');
+                    calls.push_u64(fig.pcalls);
                 }
                 let w = if n == 0 { 7 } else { 9 };
-                writeln!(
-                    f,
-                    "{calls:>w$} {:8.3} {:8.3}  {}",
-                    seconds(fig.tottime_ns),
-                    seconds(fig.cumtime_ns),
-                    table.rows[*p].label
-                )?;
+                push_padded(&mut line, calls.as_str(), w, Align::Right);
+                line.push(' ');
+                push_f8(&mut line, fig.tottime_ns);
+                line.push(' ');
+                push_f8(&mut line, fig.cumtime_ns);
+                line.push_str("  ");
+                line.push_str(&table.rows[*p].label);
+                line.push('\n');
+                f.write_str(&line)?;
             }
         }
         writeln!(f)?;
@@ -543,6 +651,14 @@ impl fmt::Display for CallReport<'_, '_> {
 /// cumulative time, the parallel summary when there is one, and the callers
 /// and callees.
 pub fn report(profile: &Profile) -> String {
+    let mut out = String::new();
+    // Writing to a `String` cannot fail.
+    let _ = write_report(profile, &mut out);
+    out
+}
+
+/// [`report`], written to `out`.
+fn write_report(profile: &Profile, out: &mut dyn fmt::Write) -> fmt::Result {
     let stats = profile
         .stats()
         .sort_by(crate::stats::SortKey::Cumulative)
@@ -599,7 +715,8 @@ pub fn report(profile: &Profile) -> String {
     if !head.is_empty() {
         head.push('\n');
     }
-    format!(
+    write!(
+        out,
         "{head}{stats}{section}{}{}",
         stats.callers(),
         stats.callees()
@@ -607,13 +724,77 @@ pub fn report(profile: &Profile) -> String {
 }
 
 /// Writes the pstats text report of `profile` (see [`report`]) to `w`: the
-/// `pstats.txt` of a session.
+/// `pstats.txt` of a session. The text goes out as it is made, so a large
+/// profile's report (millions of caller and callee lines) is never held
+/// whole in memory.
 pub fn write(profile: &Profile, w: &mut dyn Write) -> io::Result<()> {
-    w.write_all(report(profile).as_bytes())
+    let mut out = IoText {
+        w: io::BufWriter::with_capacity(1 << 16, w),
+        error: None,
+    };
+    match write_report(profile, &mut out) {
+        Ok(()) => out.w.flush(),
+        Err(fmt::Error) => Err(out
+            .error
+            .unwrap_or_else(|| io::Error::other("formatting the pstats report failed"))),
+    }
+}
+
+/// A [`fmt::Write`] that passes text on to an [`io::Write`], keeping the
+/// first I/O error (which `fmt` can only report as [`fmt::Error`]).
+struct IoText<W: Write> {
+    w: W,
+    error: Option<io::Error>,
+}
+
+impl<W: Write> fmt::Write for IoText<W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.w.write_all(s.as_bytes()).map_err(|e| {
+            self.error.get_or_insert(e);
+            fmt::Error
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn integer_seconds_match_float_formatting() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut cases: Vec<u64> = vec![
+            0,
+            1,
+            499_999,
+            500_000,
+            500_001,
+            1_500_000,
+            2_500_000,
+            999_999_999,
+            999_500_000,
+            9_999_499_999,
+            9_999_500_000,
+            123_456_789_012_345,
+            999_999_999_999_999,
+            1_000_000_000_000_000,
+            u64::MAX,
+        ];
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Every magnitude from nanoseconds to centuries, halves included.
+            let v = x >> (x % 64);
+            cases.push(v);
+            cases.push(v / 1_000_000 * 1_000_000 + 500_000);
+        }
+        for ns in cases {
+            let mut ours = String::new();
+            push_f8(&mut ours, ns);
+            assert_eq!(ours, format!("{:8.3}", seconds(ns)), "{ns} ns");
+        }
+    }
+
     use super::*;
     use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, ThreadProfile};
     use crate::stats::SortKey;
