@@ -301,22 +301,10 @@ fn walk_thread(
     let mut self_ns: Vec<u64> = t.nodes.iter().map(|n| n.time_ns).collect();
     // Function entries in each node's subtree.
     let mut sub_calls: Vec<u64> = t.nodes.iter().map(|n| n.calls).collect();
-    // First child and next sibling, in node order.
-    let mut first = vec![NONE; n];
-    let mut next = vec![NONE; n];
-    let mut top = NONE;
     for i in (0..n).rev() {
-        match parent(i) {
-            Some(p) => {
-                self_ns[p] = self_ns[p].saturating_sub(t.nodes[i].time_ns);
-                sub_calls[p] = sub_calls[p].saturating_add(sub_calls[i]);
-                next[i] = first[p];
-                first[p] = i as u32;
-            }
-            None => {
-                next[i] = top;
-                top = i as u32;
-            }
+        if let Some(p) = parent(i) {
+            self_ns[p] = self_ns[p].saturating_sub(t.nodes[i].time_ns);
+            sub_calls[p] = sub_calls[p].saturating_add(sub_calls[i]);
         }
     }
     // Each node's arc, and the self costs.
@@ -334,41 +322,47 @@ fn walk_thread(
         }
     }
     // Depth-first, counting the open activations of each arc so that nested
-    // calls along the same (non-self) arc are counted once.
+    // calls along the same (non-self) arc are counted once. The walk goes
+    // through the nodes in preorder, each with its parent's place, so that
+    // it reads memory in order; it only marks the activations that count
+    // in full, and the costs are added in node order afterwards.
+    let at = crate::profile::preorder_of(n, parent);
+    // (arc, parent's place, self-recursive arc?) at each node's place.
+    let mut visits = vec![(NONE, NONE, false); n];
+    for i in 0..n {
+        visits[at[i] as usize] = match parent(i) {
+            Some(p) => (node_arc[i], at[p], fid[p] == fid[i]),
+            None => (NONE, NONE, false),
+        };
+    }
     let mut open = vec![0u32; table.arcs.len()];
-    let mut stack: Vec<(u32, bool)> = Vec::new();
-    let mut r = top;
-    while r != NONE {
-        stack.push((r, true));
-        while let Some((i, entering)) = stack.pop() {
-            let i = i as usize;
-            let arc = node_arc[i];
-            if !entering {
-                if arc != NONE {
-                    open[arc as usize] -= 1;
-                }
-                continue;
+    let mut outermost = vec![false; n];
+    let mut stack: Vec<u32> = Vec::new();
+    for (k, &(arc, parent_at, self_arc)) in visits.iter().enumerate() {
+        while let Some(&top) = stack.last() {
+            if top == parent_at {
+                break;
             }
-            if arc != NONE {
-                let node = &t.nodes[i];
-                let (key, a) = &mut table.arcs[arc as usize];
-                // A self-recursive arc costs every inner call's inclusive
-                // cost; another arc only its outermost calls'.
-                let outermost = key.0 == key.1 || open[arc as usize] == 0;
-                add(a, node.calls, node.time_ns, sub_calls[i], outermost);
-                open[arc as usize] += 1;
+            stack.pop();
+            let closed = visits[top as usize].0;
+            if closed != NONE {
+                open[closed as usize] -= 1;
             }
-            stack.push((i as u32, false));
-            // Children in reverse so that they are visited in node order.
-            let start = stack.len();
-            let mut k = first[i];
-            while k != NONE {
-                stack.push((k, true));
-                k = next[k as usize];
-            }
-            stack[start..].reverse();
         }
-        r = next[r as usize];
+        if arc != NONE {
+            // A self-recursive arc costs every inner call's inclusive
+            // cost; another arc only its outermost calls'.
+            outermost[k] = self_arc || open[arc as usize] == 0;
+            open[arc as usize] += 1;
+        }
+        stack.push(k as u32);
+    }
+    for (i, node) in t.nodes.iter().enumerate() {
+        let arc = node_arc[i];
+        if arc != NONE {
+            let a = &mut table.arcs[arc as usize].1;
+            add(a, node.calls, node.time_ns, sub_calls[i], outermost[at[i] as usize]);
+        }
     }
 }
 

@@ -484,27 +484,7 @@ impl ThreadProfile {
         if !parents_first {
             return self.preorder_by_walk();
         }
-        // `slot[i]` holds the size of i's subtree, then, once i is placed,
-        // the next free position inside it.
-        let mut slot = vec![1u32; n];
-        for (i, node) in self.nodes.iter().enumerate().rev() {
-            if let Some(p) = node.parent() {
-                slot[p] += slot[i];
-            }
-        }
-        let mut pos = vec![0u32; n];
-        let mut next_root = 0u32;
-        for (i, node) in self.nodes.iter().enumerate() {
-            let size = slot[i];
-            let at = match node.parent() {
-                None => &mut next_root,
-                Some(p) => &mut slot[p],
-            };
-            pos[i] = *at;
-            *at += size;
-            slot[i] = pos[i] + 1;
-        }
-        pos
+        preorder_of(n, |i| self.nodes[i].parent())
     }
 
     /// [`preorder`](Self::preorder) for any node order, by a walk of the
@@ -581,6 +561,34 @@ impl ThreadProfile {
         }
         Ok(())
     }
+}
+
+/// Each of `n` nodes' position in a depth-first preorder (roots in node
+/// order, children in node order), where `parent(i)` always comes before
+/// `i`: two linear passes, subtree sizes from the last node up, then each
+/// node placed in its parent's next free slot.
+pub(crate) fn preorder_of(n: usize, parent: impl Fn(usize) -> Option<usize>) -> Vec<u32> {
+    // `slot[i]` holds the size of i's subtree, then, once i is placed, the
+    // next free position inside it.
+    let mut slot = vec![1u32; n];
+    for i in (0..n).rev() {
+        if let Some(p) = parent(i) {
+            slot[p] += slot[i];
+        }
+    }
+    let mut pos = vec![0u32; n];
+    let mut next_root = 0u32;
+    for i in 0..n {
+        let size = slot[i];
+        let at = match parent(i) {
+            None => &mut next_root,
+            Some(p) => &mut slot[p],
+        };
+        pos[i] = *at;
+        *at += size;
+        slot[i] = pos[i] + 1;
+    }
+    pos
 }
 
 /// The child lists of a [`ThreadProfile`]'s nodes, in node order.
