@@ -152,6 +152,17 @@ impl Profile {
 
 /// [`Profile::bounds`] with the parallel summary given.
 pub fn bounds_with(profile: &Profile, summary: &ParallelSummary) -> Bounds {
+    bounds_from(profile, summary, None)
+}
+
+/// [`bounds_with`], reusing `merged`, the statistics of the whole profile,
+/// where they are the critical thread's (a profile of one thread), so that
+/// a report that has them does not make them twice.
+pub(crate) fn bounds_from(
+    profile: &Profile,
+    summary: &ParallelSummary,
+    merged: Option<&crate::stats::Stats<'_>>,
+) -> Bounds {
     let runtime_ns = summary.runtime_ns.max(1);
     let cores = (profile.meta.available_cores > 0).then_some(profile.meta.available_cores);
     let share = |ns: u64| ns as f64 / runtime_ns as f64;
@@ -229,7 +240,14 @@ pub fn bounds_with(profile: &Profile, summary: &ParallelSummary) -> Bounds {
     });
 
     let functions = critical_thread.map_or_else(Vec::new, |i| {
-        let stats = profile.thread_stats(i);
+        let own;
+        let stats = match merged {
+            Some(s) if profile.threads.len() == 1 && s.thread().is_none() => s,
+            _ => {
+                own = profile.thread_stats(i);
+                &own
+            }
+        };
         let mut rows: Vec<BoundFunction> = stats
             .functions()
             .iter()

@@ -569,7 +569,7 @@ impl ProfileData {
         let summary = parallel
             .clone()
             .unwrap_or_else(|| profile.parallel_summary());
-        let bounds = crate::analysis::bounds::bounds_with(profile, &summary);
+        let bounds = crate::analysis::bounds::bounds_from(profile, &summary, Some(&stats));
         let mpi = profile.mpi_summary().map(|s| MpiData {
             text: s.to_string(),
             ranks: s
@@ -620,23 +620,35 @@ fn span_threshold(profile: &Profile) -> (u64, usize) {
     (at, MAX_SPANS - longer)
 }
 
+/// A thread's tree in preorder with depths. Positions come from
+/// [`ThreadProfile::preorder`], so the nodes are read in their stored order
+/// rather than by following child lists.
 fn tree(t: &ThreadProfile) -> Tree {
-    let children = t.children();
-    let mut out = Tree::default();
-    let mut stack: Vec<(u32, u32)> = children.roots().iter().rev().map(|&r| (r, 0)).collect();
-    while let Some((i, depth)) = stack.pop() {
-        let n = &t.nodes[i as usize];
-        out.site.push(n.site);
-        out.depth.push(depth);
-        out.calls.push(n.calls);
-        out.time.push(n.time_ns);
-        stack.extend(
-            children
-                .of(i as usize)
-                .iter()
-                .rev()
-                .map(|&c| (c, depth + 1)),
-        );
+    const NONE: u32 = crate::profile::NO_PARENT;
+    let at = t.preorder();
+    let reached = at.iter().filter(|&&a| a != NONE).count();
+    let mut out = Tree {
+        site: vec![0; reached],
+        depth: vec![0; reached],
+        calls: vec![0; reached],
+        time: vec![0; reached],
+    };
+    let mut parent_at = vec![NONE; reached];
+    for (node, &k) in t.nodes.iter().zip(&at) {
+        if k == NONE {
+            continue;
+        }
+        let k = k as usize;
+        out.site[k] = node.site;
+        out.calls[k] = node.calls;
+        out.time[k] = node.time_ns;
+        parent_at[k] = node.parent().map_or(NONE, |p| at[p]);
+    }
+    // A parent comes before its children in preorder.
+    for k in 0..reached {
+        if let Some(&d) = out.depth.get(parent_at[k] as usize) {
+            out.depth[k] = d + 1;
+        }
     }
     out
 }
