@@ -27,6 +27,7 @@ prereqs=(
   "chromedriver|command -v chromedriver|chromium-driver|"
   "gprof2dot|command -v gprof2dot||gprof2dot"
   "jsonschema|python3 -c 'import jsonschema'||jsonschema"
+  "numpy|python3 -c 'import numpy'||numpy"
   # BSC's Paraver trace checker (`ptd comprovar`), for the MPI trace tests.
   "ptd|command -v ptd||pertalde"
   "selenium|python3 -c 'import selenium'||selenium"

@@ -7,6 +7,7 @@
 //! workloads run imbalance --mode threads --threads 4
 //! workloads scale amdahl --threads 1,2,4 --repeats 3
 //! workloads/overhead.sh                      # instrumented vs compiled out
+//! workloads compare all                      # against the NumPy twins
 //! ```
 //!
 //! This file parses the command line and dispatches; each subcommand is a
@@ -41,6 +42,10 @@ enum Command {
     /// Compare this build's wall times with a build whose instrumentation is
     /// compiled out (see workloads/overhead.sh).
     BenchOverhead(cli::bench_overhead::BenchArgs),
+    /// Run each Rust mode of axpy, sums, pi and amdahl against its Python
+    /// twin (NumPy, workloads/python/) in alternating runs on the same input:
+    /// a table of median times, ratios, and whether the answers agree.
+    Compare(cli::compare::CompareArgs),
     /// List the workloads and their modes, and whether this build is
     /// instrumented.
     List,
@@ -79,6 +84,7 @@ fn main() -> ExitCode {
         Command::Scale(a) => cli::scale::scale(&a),
         Command::Time(a) => cli::time::time(&a),
         Command::BenchOverhead(a) => cli::bench_overhead::bench_overhead(&a),
+        Command::Compare(a) => cli::compare::compare(&a),
         Command::List => {
             cli::list::list();
             Ok(())

@@ -3,6 +3,7 @@
 //! `workloads` library.
 
 pub(crate) mod bench_overhead;
+pub(crate) mod compare;
 pub(crate) mod list;
 #[cfg(feature = "mpi")]
 pub(crate) mod mpi;
