@@ -90,10 +90,9 @@ impl IntervalSet {
         m
     }
 
-    /// How the set relates to the window `[a, b)`.
-    #[cfg(test)]
+    /// How the set relates to the window `[a, b)` (a binary search).
     pub(crate) fn within(&self, a: u64, b: u64) -> Within {
-        let mut hint = 0;
+        let mut hint = self.ends.partition_point(|&e| e <= a);
         self.within_from(&mut hint, a, b)
     }
 

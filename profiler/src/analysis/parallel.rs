@@ -418,11 +418,23 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
     let active: Vec<u32> = (0..timelines.len() as u32)
         .filter(|&u| !timelines[u as usize].busy.is_empty())
         .collect();
+    // Every active thread's busy intervals, by start. A thread can be a
+    // worker of a call only if one of its busy intervals lies inside the
+    // call, so each call looks only at the intervals that start inside it:
+    // for most calls (short ones, inside one interval of each other
+    // thread) there is none, and the cost does not grow with the number of
+    // threads.
+    let mut intervals: Vec<(u64, u64, u32)> = active
+        .iter()
+        .flat_map(|&u| timelines[u as usize].busy.iter().map(move |(s, e)| (s, e, u)))
+        .collect();
+    intervals.sort_unstable();
     let mut candidates = Vec::new();
     for &t in &active {
         let tl = &timelines[t as usize];
-        // Spans are visited by start: one search cursor per other thread.
-        let mut hints = vec![0usize; timelines.len()];
+        // Spans are visited by start, so the first interval starting at or
+        // after a span's start only moves forward.
+        let mut first = 0usize;
         let mut workers: Vec<u32> = Vec::new();
         for (pos, &i) in tl.order.iter().enumerate() {
             let s = &tl.spans[i as usize];
@@ -430,19 +442,38 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
             if end <= start {
                 continue;
             }
+            while first < intervals.len() && intervals[first].0 < start {
+                first += 1;
+            }
             workers.clear();
-            for &u in &active {
-                if u != t
-                    && matches!(
-                        timelines[u as usize]
-                            .busy
-                            .within_from(&mut hints[u as usize], start, end),
-                        Within::Inside(_)
-                    )
-                {
+            let inside = intervals[first..]
+                .iter()
+                .take_while(|&&(s, _, _)| s < end);
+            let mut many = false;
+            for (k, &(_, e, u)) in inside.enumerate() {
+                if k > active.len() {
+                    // More intervals than threads: ask each thread instead.
+                    many = true;
+                    break;
+                }
+                if u != t && e <= end {
                     workers.push(u);
                 }
             }
+            if many {
+                workers.clear();
+                workers.extend(active.iter().copied().filter(|&u| u != t));
+            } else {
+                workers.sort_unstable();
+                workers.dedup();
+            }
+            // Inside the call, and busy across neither of its ends.
+            workers.retain(|&u| {
+                matches!(
+                    timelines[u as usize].busy.within(start, end),
+                    Within::Inside(_)
+                )
+            });
             // A call enclosing a call of the same function on another thread
             // is that call's peer (two workers), not its fork.
             let peer = workers
