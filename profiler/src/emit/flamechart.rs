@@ -65,8 +65,23 @@ fn folded_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(String, 
     let max_depth = options.max_depth.max(1);
     let mut names: HashMap<u32, String> = HashMap::new();
     let mut out = Vec::new();
+    let drawn = |ti: usize, t: &crate::profile::ThreadProfile| {
+        !t.timeline.is_empty() && options.thread.is_none_or(|only| only == ti)
+    };
+    // inferno leaves out frames narrower than `min_width` percent of the
+    // total (every drawn thread is `end` wide): such calls, and everything
+    // inside them, are left out here already, their time staying in their
+    // caller's frame as inferno would draw it. A timeline of millions of
+    // short calls then makes lines for the calls that can be seen only.
+    let lanes = profile
+        .threads
+        .iter()
+        .enumerate()
+        .filter(|&(ti, t)| drawn(ti, t))
+        .count();
+    let min_ns = options.min_width.max(0.0) / 100.0 * end as f64 * lanes as f64;
     for (ti, t) in profile.threads.iter().enumerate() {
-        if t.timeline.is_empty() || options.thread.is_some_and(|only| only != ti) {
+        if !drawn(ti, t) {
             continue;
         }
         let placed = timeline::nest(t);
@@ -75,13 +90,29 @@ fn folded_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(String, 
         let mut path = roots[ti].clone();
         let mut lens: Vec<usize> = Vec::new();
         let mut now = 0u64;
+        // The call too narrow to draw that is open, if any.
+        let mut hidden: Option<usize> = None;
         for (k, e) in edges.iter().enumerate() {
             let at = e.at(&placed);
             if at > now {
-                out.push((path.clone(), at - now));
+                // The stretches around a hidden call are one stretch of
+                // its caller (inferno would merge them as well).
+                match out.last_mut() {
+                    Some((stack, n)) if *n > 0 && *stack == path => *n += at - now,
+                    _ => out.push((path.clone(), at - now)),
+                }
                 now = at;
             }
+            if let Some(h) = hidden {
+                if *e == Edge::Close(h) {
+                    hidden = None;
+                }
+                continue;
+            }
             match *e {
+                Edge::Open(i) if ((placed[i].end - placed[i].start) as f64) < min_ns => {
+                    hidden = Some(i);
+                }
                 Edge::Open(i) => {
                     lens.push(path.len());
                     // The stack holds the thread's frame and one per open span.
@@ -116,4 +147,45 @@ fn folded_lines(profile: &Profile, options: &FlamegraphOptions) -> Vec<(String, 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::folded_lines;
+    use crate::emit::flamegraph::FlamegraphOptions;
+    use crate::profile::{Metadata, NO_PARENT, Node, Profile, SiteInfo, Span, ThreadProfile};
+
+    #[test]
+    fn calls_too_narrow_to_draw_make_no_lines_and_keep_their_time() {
+        // One 1 s call holding 100,000 calls of 10 ns, each far below
+        // min_width (0.01 % of 1 s is 100 us), and one 200 ms call.
+        let mut timeline: Vec<Span> = (0..100_000u64)
+            .map(|k| Span::new(1, 1_000 + k * 1_000, 10))
+            .collect();
+        timeline.push(Span::new(2, 400_000_000, 200_000_000));
+        timeline.push(Span::new(0, 0, 1_000_000_000));
+        let nodes = vec![
+            Node::new(0, NO_PARENT, 1, 1_000_000_000),
+            Node::new(1, 0, 100_000, 1_000_000),
+            Node::new(2, 0, 1, 200_000_000),
+        ];
+        let sites = ["outer", "tiny", "wide"]
+            .iter()
+            .map(|n| SiteInfo::new(*n, "m", "m.rs", 1))
+            .collect();
+        let profile = Profile::new(
+            Metadata::default(),
+            sites,
+            vec![ThreadProfile::new(1, "main", 1, nodes).with_timeline(timeline, 0)],
+        );
+        let lines = folded_lines(&profile, &FlamegraphOptions::default());
+        assert!(lines.len() < 10, "{} lines", lines.len());
+        assert!(lines.iter().all(|(stack, _)| !stack.contains("tiny")));
+        assert!(lines.iter().any(|(stack, _)| stack.ends_with("outer;wide")));
+        let total: u64 = lines.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 1_000_000_000);
+        // With min_width 0 every call is drawn.
+        let all = folded_lines(&profile, &FlamegraphOptions::default().min_width(0.0));
+        assert!(all.iter().filter(|(stack, _)| stack.ends_with("tiny")).count() == 100_000);
+    }
 }
