@@ -58,7 +58,10 @@ fn main() {
 
     let profile = timeline_profile(THREADS, spans);
     let spans_mib = (spans * std::mem::size_of::<Span>()) as f64 / (1 << 20) as f64;
-    println!("\n{spans} spans take {spans_mib:.0} MiB as stored (Span is {} bytes)", std::mem::size_of::<Span>());
+    println!(
+        "\n{spans} spans take {spans_mib:.0} MiB as stored (Span is {} bytes)",
+        std::mem::size_of::<Span>()
+    );
     for format in Format::ALL.iter().filter(|f| f.needs_timeline()) {
         for file in format.files() {
             let name = format!("{} ({}), {spans} spans", format.name(), file.file_name);
@@ -69,9 +72,7 @@ fn main() {
             });
             report(&name, s, mib, Some(10.0), &mut missed);
             if mib > 2.0 * spans_mib {
-                println!(
-                    "  memory: {mib:.0} MiB is more than twice the spans' {spans_mib:.0} MiB"
-                );
+                println!("  memory: {mib:.0} MiB is more than twice the spans' {spans_mib:.0} MiB");
                 missed.push(format!("{name}: memory"));
             }
         }
@@ -174,7 +175,11 @@ fn timeline_profile(threads: usize, spans: usize) -> Profile {
                 timeline.push(Span::new(0, start, end - start));
                 times[0] += end - start;
             }
-            let calls = [REGIONS as u64, (REGIONS * tasks) as u64, (REGIONS * tasks) as u64];
+            let calls = [
+                REGIONS as u64,
+                (REGIONS * tasks) as u64,
+                (REGIONS * tasks) as u64,
+            ];
             let nodes = vec![
                 Node::new(0, NO_PARENT, calls[0], times[0]),
                 Node::new(1, 0, calls[1], times[1]),

@@ -426,7 +426,12 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
     // threads.
     let mut intervals: Vec<(u64, u64, u32)> = active
         .iter()
-        .flat_map(|&u| timelines[u as usize].busy.iter().map(move |(s, e)| (s, e, u)))
+        .flat_map(|&u| {
+            timelines[u as usize]
+                .busy
+                .iter()
+                .map(move |(s, e)| (s, e, u))
+        })
         .collect();
     intervals.sort_unstable();
     let mut candidates = Vec::new();
@@ -446,9 +451,7 @@ fn find_regions(timelines: &[Timeline<'_>], curves: &[Option<CpuCurve>]) -> Vec<
                 first += 1;
             }
             workers.clear();
-            let inside = intervals[first..]
-                .iter()
-                .take_while(|&&(s, _, _)| s < end);
+            let inside = intervals[first..].iter().take_while(|&&(s, _, _)| s < end);
             let mut many = false;
             for (k, &(_, e, u)) in inside.enumerate() {
                 if k > active.len() {

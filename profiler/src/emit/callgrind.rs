@@ -361,7 +361,13 @@ fn walk_thread(
         let arc = node_arc[i];
         if arc != NONE {
             let a = &mut table.arcs[arc as usize].1;
-            add(a, node.calls, node.time_ns, sub_calls[i], outermost[at[i] as usize]);
+            add(
+                a,
+                node.calls,
+                node.time_ns,
+                sub_calls[i],
+                outermost[at[i] as usize],
+            );
         }
     }
 }

@@ -186,6 +186,11 @@ mod tests {
         assert_eq!(total, 1_000_000_000);
         // With min_width 0 every call is drawn.
         let all = folded_lines(&profile, &FlamegraphOptions::default().min_width(0.0));
-        assert!(all.iter().filter(|(stack, _)| stack.ends_with("tiny")).count() == 100_000);
+        assert!(
+            all.iter()
+                .filter(|(stack, _)| stack.ends_with("tiny"))
+                .count()
+                == 100_000
+        );
     }
 }

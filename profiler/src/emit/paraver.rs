@@ -73,7 +73,9 @@
 //! `rank <r> @ <host>`) and the threads (`THREAD 1.<task>.<thread>
 //! (<name>)`).
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::names;
@@ -217,48 +219,77 @@ impl Layout {
     }
 }
 
-/// One record of the body, before sorting.
+/// One record of a thread's part of the body, 16 bytes: its time, and what
+/// it is packed with its payload (see [`Rec::new`]). A timeline of millions
+/// of calls makes two records per call, so their size is the writer's
+/// memory.
 #[derive(Clone, Copy)]
-struct Record {
+struct Rec {
     time: u64,
-    /// Index of the thread in the profile.
-    thread: u32,
-    kind: Kind,
+    /// The kind in the top 2 bits, its payload below: the state's index in
+    /// the thread's states, the user function's event value, the MPI event's
+    /// index in the thread's calls times 2 (plus 1 for its end), or the
+    /// message's index.
+    packed: u64,
 }
 
-#[derive(Clone, Copy)]
+/// The kinds of [`Rec`], in the order records at equal times on one thread
+/// are written: states, then events (user functions and MPI calls in the
+/// order they were added), then messages.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Kind {
-    /// A state interval from `time` to `end`.
-    State { end: u64, state: u8 },
-    /// A user-function event.
-    Event { value: u64 },
-    /// An MPI event.
-    Mpi { ty: u32, value: u32 },
-    /// A message (sent at `time` by `thread`).
-    Comm {
-        psend: u64,
-        to: u32,
-        lrecv: u64,
-        precv: u64,
-        size: u64,
-        tag: i32,
-    },
+    State = 0,
+    Event = 1,
+    Mpi = 2,
+    Comm = 3,
 }
 
 impl Kind {
-    /// The order of records at equal times on one thread: states, then
-    /// events, then messages.
-    fn rank(&self) -> u8 {
+    fn rank(self) -> u8 {
         match self {
-            Kind::State { .. } => 0,
-            Kind::Event { .. } | Kind::Mpi { .. } => 1,
-            Kind::Comm { .. } => 2,
+            Kind::State => 0,
+            Kind::Event | Kind::Mpi => 1,
+            Kind::Comm => 2,
         }
     }
 }
 
+impl Rec {
+    const SHIFT: u32 = 62;
+
+    fn new(time: u64, kind: Kind, payload: u64) -> Rec {
+        Rec {
+            time,
+            packed: ((kind as u64) << Self::SHIFT) | (payload & ((1 << Self::SHIFT) - 1)),
+        }
+    }
+
+    fn kind(self) -> Kind {
+        match self.packed >> Self::SHIFT {
+            0 => Kind::State,
+            1 => Kind::Event,
+            2 => Kind::Mpi,
+            _ => Kind::Comm,
+        }
+    }
+
+    fn payload(self) -> u64 {
+        self.packed & ((1 << Self::SHIFT) - 1)
+    }
+}
+
+/// One thread's records in the order they are written, and the states and
+/// MPI calls they point to.
+struct ThreadRecords<'m> {
+    thread: usize,
+    recs: Vec<Rec>,
+    states: Vec<(u64, u64, u8)>,
+    calls: &'m [Call],
+}
+
 /// Writes the `.prv` body.
 fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result<()> {
+    let w = &mut io::BufWriter::with_capacity(1 << 16, w);
     let mpi = MpiTimeline::new(profile);
     let end = timeline::end_ns(profile).max(mpi.end);
     let appl = if layout.tasks.is_empty() {
@@ -282,13 +313,22 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
         cpus.join(",")
     )?;
 
-    let mut records: Vec<Record> = Vec::new();
+    // Each thread's records, sorted on their own; then merged by (time,
+    // thread), which gives the order of a stable sort of all records by
+    // (time, thread, kind): a thread's records keep their nesting order at
+    // equal times.
+    let mut sent: Vec<Vec<usize>> = vec![Vec::new(); profile.threads.len()];
+    for (k, m) in mpi.messages.iter().enumerate() {
+        if let Some(list) = sent.get_mut(m.from as usize) {
+            list.push(k);
+        }
+    }
+    let mut parts: Vec<ThreadRecords<'_>> = Vec::new();
     for (ti, t) in profile.threads.iter().enumerate() {
         let calls = mpi.calls.get(&ti).map_or(&[][..], Vec::as_slice);
-        if t.timeline.is_empty() && calls.is_empty() {
+        if t.timeline.is_empty() && calls.is_empty() && sent[ti].is_empty() {
             continue;
         }
-        let thread = ti as u32;
         let placed = timeline::nest(t);
         // States: Running over the union of the top-level spans (touching
         // ones merged, zero-length ones left out), Idle in between, and
@@ -310,88 +350,89 @@ fn prv_body(profile: &Profile, layout: &Layout, w: &mut dyn Write) -> io::Result
         }
         base.push((at, end, IDLE));
         base.retain(|&(a, b, _)| b > a);
-        for (from, to, state) in overlay(&base, calls) {
-            records.push(Record {
-                time: from,
-                thread,
-                kind: Kind::State { end: to, state },
-            });
+        let states = if t.timeline.is_empty() && calls.is_empty() {
+            Vec::new()
+        } else {
+            overlay(&base, calls)
+        };
+        let mut recs: Vec<Rec> = Vec::with_capacity(states.len() + 2 * placed.len());
+        for (k, &(from, _, _)) in states.iter().enumerate() {
+            recs.push(Rec::new(from, Kind::State, k as u64));
         }
         for e in timeline::walk(&placed) {
             let value = match e {
                 Edge::Open(i) => u64::from(placed[i].site) + 1,
                 Edge::Close(_) => 0,
             };
-            records.push(Record {
-                time: e.at(&placed),
-                thread,
-                kind: Kind::Event { value },
-            });
+            recs.push(Rec::new(e.at(&placed), Kind::Event, value));
         }
-        for c in calls {
-            let (ty, value) = mpi.code(c.site);
-            records.push(Record {
-                time: c.start,
-                thread,
-                kind: Kind::Mpi { ty, value },
-            });
-            records.push(Record {
-                time: c.end,
-                thread,
-                kind: Kind::Mpi { ty, value: 0 },
-            });
+        drop(placed);
+        for (k, c) in calls.iter().enumerate() {
+            recs.push(Rec::new(c.start, Kind::Mpi, 2 * k as u64));
+            recs.push(Rec::new(c.end, Kind::Mpi, 2 * k as u64 + 1));
         }
-    }
-    for m in &mpi.messages {
-        records.push(Record {
-            time: m.lsend,
-            thread: m.from,
-            kind: Kind::Comm {
-                psend: m.psend,
-                to: m.to,
-                lrecv: m.lrecv,
-                precv: m.precv,
-                size: m.size,
-                tag: m.tag,
-            },
+        for &k in &sent[ti] {
+            recs.push(Rec::new(mpi.messages[k].lsend, Kind::Comm, k as u64));
+        }
+        // Stable: at equal times, the order they were added.
+        recs.sort_by_key(|r| (r.time, r.kind().rank()));
+        parts.push(ThreadRecords {
+            thread: ti,
+            recs,
+            states,
+            calls,
         });
     }
-    // Stable: a thread's events keep their nesting order at equal times.
-    records.sort_by_key(|r| (r.time, r.thread, r.kind.rank()));
-    for r in &records {
-        let ti = r.thread as usize;
+    let mut heap: BinaryHeap<Reverse<(u64, usize, usize)>> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(p, part)| part.recs.first().map(|r| Reverse((r.time, part.thread, p))))
+        .collect();
+    let mut next = vec![0usize; parts.len()];
+    let mut line = String::new();
+    while let Some(Reverse((time, ti, p))) = heap.pop() {
+        let part = &parts[p];
+        let r = part.recs[next[p]];
+        next[p] += 1;
+        if let Some(n) = part.recs.get(next[p]) {
+            heap.push(Reverse((n.time, ti, p)));
+        }
         let (task, thread) = layout.place[ti];
         let cpu = layout.cpu[ti];
-        match r.kind {
-            Kind::State { end, state } => {
-                writeln!(w, "1:{cpu}:1:{task}:{thread}:{}:{end}:{state}", r.time)?
+        line.clear();
+        match r.kind() {
+            Kind::State => {
+                let (_, to, state) = part.states[r.payload() as usize];
+                let _ = write!(line, "1:{cpu}:1:{task}:{thread}:{time}:{to}:{state}");
             }
-            Kind::Event { value } => writeln!(
-                w,
-                "2:{cpu}:1:{task}:{thread}:{}:{USER_FUNCTION}:{value}",
-                r.time
-            )?,
-            Kind::Mpi { ty, value } => {
-                writeln!(w, "2:{cpu}:1:{task}:{thread}:{}:{ty}:{value}", r.time)?
+            Kind::Event => {
+                let _ = write!(
+                    line,
+                    "2:{cpu}:1:{task}:{thread}:{time}:{USER_FUNCTION}:{}",
+                    r.payload()
+                );
             }
-            Kind::Comm {
-                psend,
-                to,
-                lrecv,
-                precv,
-                size,
-                tag,
-            } => {
-                let ri = to as usize;
+            Kind::Mpi => {
+                let k = r.payload();
+                let c = &part.calls[(k / 2) as usize];
+                let (ty, value) = mpi.code(c.site);
+                let value = if k % 2 == 1 { 0 } else { value };
+                let _ = write!(line, "2:{cpu}:1:{task}:{thread}:{time}:{ty}:{value}");
+            }
+            Kind::Comm => {
+                let m = &mpi.messages[r.payload() as usize];
+                let ri = m.to as usize;
                 let (rtask, rthread) = layout.place[ri];
                 let rcpu = layout.cpu[ri];
-                writeln!(
-                    w,
-                    "3:{cpu}:1:{task}:{thread}:{}:{psend}:{rcpu}:1:{rtask}:{rthread}:{lrecv}:{precv}:{size}:{tag}",
-                    r.time
-                )?
+                let _ = write!(
+                    line,
+                    "3:{cpu}:1:{task}:{thread}:{time}:{}:{rcpu}:1:{rtask}:{rthread}:{}:{}:{}:{}",
+                    m.psend, m.lrecv, m.precv, m.size, m.tag
+                );
             }
         }
+        line.push('\n');
+        w.write_all(line.as_bytes())?;
     }
     w.flush()
 }
