@@ -538,157 +538,158 @@ impl<'p> Stats<'p> {
 
 /// Computes every function's figures and edges over the given threads.
 ///
-/// Three linear passes per thread, laid out so that the one that must
-/// follow the tree reads memory in order:
+/// Per thread, the nodes are first copied to their places in a depth-first
+/// preorder (see [`ThreadProfile::preorder`]), so that the walk that follows
+/// the tree reads memory in order. The walk keeps the open activations on a
+/// stack, which gives each node its caller's site, and counts of open
+/// activations per site and per edge: an activation is primitive for its
+/// function when no activation of the same function is open above it, and
+/// for its edge when none of the same caller->callee pair is.
 ///
-/// 1. in stored node order: each node's edge id and its place in a
-///    depth-first preorder, where it is copied with its site and its
-///    parent's place;
-/// 2. in preorder, with a stack of the open activations: whether each
-///    activation is primitive, for its function (no activation of the same
-///    function open above it) and for its edge (none of the same
-///    caller->callee pair), from counts of open activations per site and per
-///    edge;
-/// 3. in stored node order again: every figure added to its function and
-///    edge.
+/// [`ThreadProfile::preorder`]: crate::profile::ThreadProfile
 fn compute(profile: &Profile, threads: &[usize]) -> Vec<FunctionStats> {
     let n_sites = profile.sites.len();
     let mut funcs: Vec<Option<Figures>> = vec![None; n_sites];
-    // Edges (caller site, callee site) get dense ids, so the walk does no
-    // lookup: through a sites x sites table when that is small, through a
-    // hash map otherwise.
+    // Edges (caller site, callee site) get dense ids: through a sites x
+    // sites table when that is small, through a hash map otherwise.
     let mut edges = EdgeIds::new(n_sites);
     let mut edge_keys: Vec<(SiteId, SiteId)> = Vec::new();
     let mut edge_figs: Vec<Figures> = Vec::new();
+    let mut open_edge: Vec<u32> = Vec::new();
+    let mut open_site = vec![0u32; n_sites];
     const NONE: u32 = u32::MAX;
-    /// Flags of pass 2: the activation is primitive for its function...
-    const SITE_PRIMITIVE: u8 = 1;
-    /// ... and for its edge.
-    const EDGE_PRIMITIVE: u8 = 2;
 
-    /// A node as pass 2 reads it, at its preorder place.
+    /// A node at its preorder place.
     #[derive(Clone, Copy)]
     struct Visit {
         site: SiteId,
-        edge: u32,
         /// The parent's preorder place, or `NONE` for a root.
         parent_at: u32,
+        calls: u64,
+        time_ns: u64,
+        self_ns: u64,
+    }
+
+    /// An open activation on the walk's stack.
+    struct Open {
+        at: u32,
+        site: SiteId,
+        edge: u32,
     }
 
     for &ti in threads {
         let t = &profile.threads[ti];
-        let n = t.nodes.len();
-        // Pass 1.
         let at = t.preorder();
+        let self_ns = t.self_times();
+        let reached = at.iter().filter(|&&a| a != NONE).count();
         let mut visits = vec![
             Visit {
                 site: 0,
-                edge: NONE,
                 parent_at: NONE,
+                calls: 0,
+                time_ns: 0,
+                self_ns: 0,
             };
-            n
+            reached
         ];
-        let mut reached = 0usize;
-        let mut node_edge = vec![NONE; n];
         for (i, node) in t.nodes.iter().enumerate() {
             if at[i] == NONE {
                 continue;
             }
-            reached += 1;
-            let (edge, parent_at) = match node.parent() {
-                None => (NONE, NONE),
-                Some(p) => {
-                    let key = (t.nodes[p].site, node.site);
+            visits[at[i] as usize] = Visit {
+                site: node.site,
+                parent_at: node.parent().map_or(NONE, |p| at[p]),
+                calls: node.calls,
+                time_ns: node.time_ns,
+                self_ns: self_ns[i],
+            };
+        }
+        drop((at, self_ns));
+        let mut stack: Vec<Open> = Vec::new();
+        for (k, v) in visits.iter().enumerate() {
+            while let Some(top) = stack.last() {
+                if top.at == v.parent_at {
+                    break;
+                }
+                open_site[top.site as usize] -= 1;
+                if top.edge != NONE {
+                    open_edge[top.edge as usize] -= 1;
+                }
+                stack.pop();
+            }
+            let add = |fig: &mut Figures, primitive: bool| {
+                fig.ncalls += v.calls;
+                fig.tottime_ns += v.self_ns;
+                if primitive {
+                    fig.pcalls += v.calls;
+                    fig.cumtime_ns += v.time_ns;
+                }
+            };
+            let site = v.site as usize;
+            add(
+                funcs[site].get_or_insert_with(Figures::default),
+                open_site[site] == 0,
+            );
+            open_site[site] += 1;
+            let edge = match stack.last() {
+                None => NONE,
+                Some(parent) => {
+                    let key = (parent.site, v.site);
                     let id = edges.id(key, || {
                         edge_keys.push(key);
                         edge_figs.push(Figures::default());
+                        open_edge.push(0);
                         (edge_keys.len() - 1) as u32
                     });
-                    (id, at[p])
+                    add(&mut edge_figs[id as usize], open_edge[id as usize] == 0);
+                    open_edge[id as usize] += 1;
+                    id
                 }
             };
-            node_edge[i] = edge;
-            visits[at[i] as usize] = Visit {
-                site: node.site,
+            stack.push(Open {
+                at: k as u32,
+                site: v.site,
                 edge,
-                parent_at,
-            };
+            });
         }
-        visits.truncate(reached);
-        // Pass 2.
-        let mut flags = vec![0u8; reached];
-        let mut open_site = vec![0u32; n_sites];
-        let mut open_edge = vec![0u32; edge_keys.len()];
-        let mut open: Vec<u32> = Vec::new();
-        for (k, v) in visits.iter().enumerate() {
-            while let Some(&top) = open.last() {
-                if top == v.parent_at {
-                    break;
-                }
-                open.pop();
-                let closed = visits[top as usize];
-                open_site[closed.site as usize] -= 1;
-                if closed.edge != NONE {
-                    open_edge[closed.edge as usize] -= 1;
-                }
-            }
-            let mut f = 0;
-            if open_site[v.site as usize] == 0 {
-                f |= SITE_PRIMITIVE;
-            }
-            open_site[v.site as usize] += 1;
-            if v.edge != NONE {
-                if open_edge[v.edge as usize] == 0 {
-                    f |= EDGE_PRIMITIVE;
-                }
-                open_edge[v.edge as usize] += 1;
-            }
-            flags[k] = f;
-            open.push(k as u32);
-        }
-        drop((visits, open_edge, open));
-        // Pass 3.
-        let self_ns = t.self_times();
-        for (i, node) in t.nodes.iter().enumerate() {
-            if at[i] == NONE {
-                continue;
-            }
-            let f = flags[at[i] as usize];
-            let own = self_ns[i];
-            let add = |fig: &mut Figures, primitive: bool| {
-                fig.ncalls += node.calls;
-                fig.tottime_ns += own;
-                if primitive {
-                    fig.pcalls += node.calls;
-                    fig.cumtime_ns += node.time_ns;
-                }
-            };
-            add(
-                funcs[node.site as usize].get_or_insert_with(Figures::default),
-                f & SITE_PRIMITIVE != 0,
-            );
-            if node_edge[i] != NONE {
-                add(
-                    &mut edge_figs[node_edge[i] as usize],
-                    f & EDGE_PRIMITIVE != 0,
-                );
+        for top in stack {
+            open_site[top.site as usize] -= 1;
+            if top.edge != NONE {
+                open_edge[top.edge as usize] -= 1;
             }
         }
     }
 
     let mut callers: Vec<Vec<(SiteId, Figures)>> = vec![Vec::new(); n_sites];
     let mut callees: Vec<Vec<(SiteId, Figures)>> = vec![Vec::new(); n_sites];
-    for (&(c, s), fig) in edge_keys.iter().zip(&edge_figs) {
-        callers[s as usize].push((c, *fig));
-        callees[c as usize].push((s, *fig));
+    match &edges {
+        // The table lists the edges by (caller, callee) already: read in
+        // that order, every list comes out sorted.
+        EdgeIds::Table { n, table } => {
+            for (slot, &id) in table.iter().enumerate() {
+                if id != u32::MAX {
+                    let (c, s) = (slot / n, slot % n);
+                    let fig = edge_figs[id as usize];
+                    callers[s].push((c as SiteId, fig));
+                    callees[c].push((s as SiteId, fig));
+                }
+            }
+        }
+        EdgeIds::Map(_) => {
+            for (&(c, s), fig) in edge_keys.iter().zip(&edge_figs) {
+                callers[s as usize].push((c, *fig));
+                callees[c as usize].push((s, *fig));
+            }
+            for list in callers.iter_mut().chain(callees.iter_mut()) {
+                list.sort_unstable_by_key(|e| e.0);
+            }
+        }
     }
     let mut out = Vec::new();
     for (site, f) in funcs.into_iter().enumerate() {
         let Some(figures) = f else { continue };
-        let mut cr = std::mem::take(&mut callers[site]);
-        let mut ce = std::mem::take(&mut callees[site]);
-        cr.sort_unstable_by_key(|e| e.0);
-        ce.sort_unstable_by_key(|e| e.0);
+        let cr = std::mem::take(&mut callers[site]);
+        let ce = std::mem::take(&mut callees[site]);
         out.push(FunctionStats {
             site: site as SiteId,
             figures,
