@@ -425,7 +425,7 @@ pub(crate) fn py_repr_f64(x: f64) -> String {
 /// their CPU time when the operating system told it. Nothing for a profile
 /// without a wall time (`duration_ns` 0), so cProfile's header stays alone.
 fn write_time_note(
-    f: &mut fmt::Formatter<'_>,
+    f: &mut dyn fmt::Write,
     profile: &crate::Profile,
     thread: Option<usize>,
 ) -> fmt::Result {
@@ -471,54 +471,58 @@ fn write_time_note(
 /// `print_stats`: the pstats table (see the module docs).
 impl fmt::Display for Stats<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let table = Table::new(self);
-        let ncalls: u64 = table.rows.iter().map(|r| r.figures.ncalls).sum();
-        let pcalls: u64 = table.rows.iter().map(|r| r.figures.pcalls).sum();
-        // Summed in row order from the per-row seconds, as pstats sums them.
-        let total: f64 = table
-            .rows
-            .iter()
-            .fold(0.0, |acc, r| acc + seconds(r.figures.tottime_ns));
-        write!(f, "         {ncalls} function calls ")?;
-        if ncalls != pcalls {
-            write!(f, "({pcalls} primitive calls) ")?;
-        }
-        writeln!(f, "in {total:.3} seconds")?;
-        if self.time_note {
-            write_time_note(f, self.profile, self.thread)?;
-        }
-        writeln!(f)?;
-        let (list, msg) = table.print_list(self);
-        if list.is_empty() {
-            return Ok(());
-        }
-        writeln!(f, "{msg}")?;
-        writeln!(
-            f,
-            "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
-        )?;
-        for &i in &list {
-            let r = &table.rows[i];
-            let fig = &r.figures;
-            let tt = seconds(fig.tottime_ns);
-            let ct = seconds(fig.cumtime_ns);
-            write!(f, "{:>9} {} ", calls_text(fig.ncalls, fig.pcalls), f8(tt))?;
-            if fig.ncalls == 0 {
-                f.write_str("         ")?;
-            } else {
-                write!(f, "{} ", f8(tt / fig.ncalls as f64))?;
-            }
-            write!(f, "{} ", f8(ct))?;
-            if fig.pcalls == 0 {
-                f.write_str("         ")?;
-            } else {
-                write!(f, "{} ", f8(ct / fig.pcalls as f64))?;
-            }
-            writeln!(f, "{}", r.label)?;
-        }
-        writeln!(f)?;
-        writeln!(f)
+        write_table(self, &Table::new(self), f)
     }
+}
+
+/// `print_stats` of `stats`, whose rows are `table`.
+fn write_table(stats: &Stats<'_>, table: &Table<'_>, f: &mut dyn fmt::Write) -> fmt::Result {
+    let ncalls: u64 = table.rows.iter().map(|r| r.figures.ncalls).sum();
+    let pcalls: u64 = table.rows.iter().map(|r| r.figures.pcalls).sum();
+    // Summed in row order from the per-row seconds, as pstats sums them.
+    let total: f64 = table
+        .rows
+        .iter()
+        .fold(0.0, |acc, r| acc + seconds(r.figures.tottime_ns));
+    write!(f, "         {ncalls} function calls ")?;
+    if ncalls != pcalls {
+        write!(f, "({pcalls} primitive calls) ")?;
+    }
+    writeln!(f, "in {total:.3} seconds")?;
+    if stats.time_note {
+        write_time_note(f, stats.profile, stats.thread)?;
+    }
+    writeln!(f)?;
+    let (list, msg) = table.print_list(stats);
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "{msg}")?;
+    writeln!(
+        f,
+        "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)"
+    )?;
+    for &i in &list {
+        let r = &table.rows[i];
+        let fig = &r.figures;
+        let tt = seconds(fig.tottime_ns);
+        let ct = seconds(fig.cumtime_ns);
+        write!(f, "{:>9} {} ", calls_text(fig.ncalls, fig.pcalls), f8(tt))?;
+        if fig.ncalls == 0 {
+            f.write_str("         ")?;
+        } else {
+            write!(f, "{} ", f8(tt / fig.ncalls as f64))?;
+        }
+        write!(f, "{} ", f8(ct))?;
+        if fig.pcalls == 0 {
+            f.write_str("         ")?;
+        } else {
+            write!(f, "{} ", f8(ct / fig.pcalls as f64))?;
+        }
+        writeln!(f, "{}", r.label)?;
+    }
+    writeln!(f)?;
+    writeln!(f)
 }
 
 /// Which call report a [`CallReport`] prints.
@@ -570,79 +574,88 @@ impl<'p> Stats<'p> {
 
 impl fmt::Display for CallReport<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let table = Table::new(self.stats);
-        let (list, msg) = table.print_list(self.stats);
-        if list.is_empty() {
-            return Ok(());
-        }
-        writeln!(f, "{msg}")?;
-        let width = table.name_width(&list);
-        let (title, arrow) = match self.direction {
-            Direction::Callers => ("was called by...", "<-"),
-            Direction::Callees => ("called...", "->"),
-        };
-        writeln!(f, "{:<width$}{title}", "Function ")?;
-        if table.rows.iter().any(|r| !r.callers.is_empty()) {
-            writeln!(f, "{:width$}    ncalls  tottime  cumtime", "")?;
-        }
-        // Partners are listed by (file, line, name): rank the rows once
-        // instead of comparing strings for every edge.
-        let mut by_name: Vec<usize> = (0..table.rows.len()).collect();
-        by_name.sort_by(|&a, &b| {
-            let (x, y) = (&table.rows[a], &table.rows[b]);
-            (x.file, x.line, x.name).cmp(&(y.file, y.line, y.name))
-        });
-        let mut rank = vec![0usize; table.rows.len()];
-        for (r, &row) in by_name.iter().enumerate() {
-            rank[row] = r;
-        }
-        let mut partners: Vec<&(usize, Figures)> = Vec::new();
-        // Lines are built in `line` by hand: this report can run to millions
-        // of lines, and `fmt`'s padding writes one character at a time.
-        let mut line = String::new();
-        for &i in &list {
-            let row = &table.rows[i];
-            line.clear();
-            push_padded(&mut line, &row.label, width, Align::Left);
-            line.push_str(arrow);
-            line.push(' ');
-            partners.clear();
-            match self.direction {
-                Direction::Callers => partners.extend(row.callers.iter()),
-                Direction::Callees => partners.extend(row.callees.iter()),
-            }
-            if partners.is_empty() {
-                line.push('\n');
-                f.write_str(&line)?;
-                continue;
-            }
-            partners.sort_by_key(|p| rank[p.0]);
-            for (n, (p, fig)) in partners.iter().enumerate() {
-                if n > 0 {
-                    line.clear();
-                    push_spaces(&mut line, width + 1);
-                }
-                let mut calls = Digits::new();
-                calls.push_u64(fig.ncalls);
-                if fig.ncalls != fig.pcalls {
-                    calls.push_byte(b'/');
-                    calls.push_u64(fig.pcalls);
-                }
-                let w = if n == 0 { 7 } else { 9 };
-                push_padded(&mut line, calls.as_str(), w, Align::Right);
-                line.push(' ');
-                push_f8(&mut line, fig.tottime_ns);
-                line.push(' ');
-                push_f8(&mut line, fig.cumtime_ns);
-                line.push_str("  ");
-                line.push_str(&table.rows[*p].label);
-                line.push('\n');
-                f.write_str(&line)?;
-            }
-        }
-        writeln!(f)?;
-        writeln!(f)
+        write_calls(self.stats, &Table::new(self.stats), self.direction, f)
     }
+}
+
+/// `print_callers` or `print_callees` of `stats`, whose rows are `table`.
+fn write_calls(
+    stats: &Stats<'_>,
+    table: &Table<'_>,
+    direction: Direction,
+    f: &mut dyn fmt::Write,
+) -> fmt::Result {
+    let (list, msg) = table.print_list(stats);
+    if list.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "{msg}")?;
+    let width = table.name_width(&list);
+    let (title, arrow) = match direction {
+        Direction::Callers => ("was called by...", "<-"),
+        Direction::Callees => ("called...", "->"),
+    };
+    writeln!(f, "{:<width$}{title}", "Function ")?;
+    if table.rows.iter().any(|r| !r.callers.is_empty()) {
+        writeln!(f, "{:width$}    ncalls  tottime  cumtime", "")?;
+    }
+    // Partners are listed by (file, line, name): rank the rows once
+    // instead of comparing strings for every edge.
+    let mut by_name: Vec<usize> = (0..table.rows.len()).collect();
+    by_name.sort_by(|&a, &b| {
+        let (x, y) = (&table.rows[a], &table.rows[b]);
+        (x.file, x.line, x.name).cmp(&(y.file, y.line, y.name))
+    });
+    let mut rank = vec![0usize; table.rows.len()];
+    for (r, &row) in by_name.iter().enumerate() {
+        rank[row] = r;
+    }
+    let mut partners: Vec<&(usize, Figures)> = Vec::new();
+    // Lines are built in `line` by hand: this report can run to millions
+    // of lines, and `fmt`'s padding writes one character at a time.
+    let mut line = String::new();
+    for &i in &list {
+        let row = &table.rows[i];
+        line.clear();
+        push_padded(&mut line, &row.label, width, Align::Left);
+        line.push_str(arrow);
+        line.push(' ');
+        partners.clear();
+        match direction {
+            Direction::Callers => partners.extend(row.callers.iter()),
+            Direction::Callees => partners.extend(row.callees.iter()),
+        }
+        if partners.is_empty() {
+            line.push('\n');
+            f.write_str(&line)?;
+            continue;
+        }
+        partners.sort_by_key(|p| rank[p.0]);
+        for (n, (p, fig)) in partners.iter().enumerate() {
+            if n > 0 {
+                line.clear();
+                push_spaces(&mut line, width + 1);
+            }
+            let mut calls = Digits::new();
+            calls.push_u64(fig.ncalls);
+            if fig.ncalls != fig.pcalls {
+                calls.push_byte(b'/');
+                calls.push_u64(fig.pcalls);
+            }
+            let w = if n == 0 { 7 } else { 9 };
+            push_padded(&mut line, calls.as_str(), w, Align::Right);
+            line.push(' ');
+            push_f8(&mut line, fig.tottime_ns);
+            line.push(' ');
+            push_f8(&mut line, fig.cumtime_ns);
+            line.push_str("  ");
+            line.push_str(&table.rows[*p].label);
+            line.push('\n');
+            f.write_str(&line)?;
+        }
+    }
+    writeln!(f)?;
+    writeln!(f)
 }
 
 /// The pstats text report (and the MPI summary of an MPI program, after the
@@ -715,12 +728,13 @@ fn write_report(profile: &Profile, out: &mut dyn fmt::Write) -> fmt::Result {
     if !head.is_empty() {
         head.push('\n');
     }
-    write!(
-        out,
-        "{head}{stats}{section}{}{}",
-        stats.callers(),
-        stats.callees()
-    )
+    // One table for the three listings.
+    let table = Table::new(&stats);
+    out.write_str(&head)?;
+    write_table(&stats, &table, out)?;
+    out.write_str(&section)?;
+    write_calls(&stats, &table, Direction::Callers, out)?;
+    write_calls(&stats, &table, Direction::Callees, out)
 }
 
 /// Writes the pstats text report of `profile` (see [`report`]) to `w`: the
