@@ -96,8 +96,24 @@ fn merge_edges(mut edges: Vec<(usize, Figures)>) -> Vec<(usize, Figures)> {
 }
 
 impl<'a> Table<'a> {
-    /// Groups the functions of `stats` by pstats key.
+    /// Groups the functions of `stats` by pstats key, with their callers
+    /// and callees.
     pub(crate) fn new(stats: &Stats<'a>) -> Self {
+        Self::build(stats, true, true)
+    }
+
+    /// [`new`](Self::new) with the callers only (what a `.prof` holds).
+    pub(crate) fn with_callers(stats: &Stats<'a>) -> Self {
+        Self::build(stats, true, false)
+    }
+
+    /// [`new`](Self::new) without the callers and callees, for the listing
+    /// alone (a large profile has millions of edges).
+    pub(crate) fn rows_only(stats: &Stats<'a>) -> Self {
+        Self::build(stats, false, false)
+    }
+
+    fn build(stats: &Stats<'a>, with_callers: bool, with_callees: bool) -> Self {
         let profile = stats.profile();
         let sites = &profile.sites;
         let mut by_key: HashMap<(&'a str, u32, &'a str), usize> = HashMap::new();
@@ -123,19 +139,26 @@ impl<'a> Table<'a> {
             site_row[f.site as usize] = Some(row);
             add(&mut rows[row].figures, &f.figures);
         }
+        if !with_callers && !with_callees {
+            return Table { rows };
+        }
         let mut callers: Vec<Vec<(usize, Figures)>> = vec![Vec::new(); rows.len()];
         let mut callees: Vec<Vec<(usize, Figures)>> = vec![Vec::new(); rows.len()];
         let row_of = |s: u32| site_row.get(s as usize).copied().flatten();
         for f in stats.functions() {
             let Some(row) = row_of(f.site) else { continue };
-            for (c, fig) in &f.callers {
-                if let Some(cr) = row_of(*c) {
-                    callers[row].push((cr, *fig));
+            if with_callers {
+                for (c, fig) in &f.callers {
+                    if let Some(cr) = row_of(*c) {
+                        callers[row].push((cr, *fig));
+                    }
                 }
             }
-            for (c, fig) in &f.callees {
-                if let Some(cr) = row_of(*c) {
-                    callees[row].push((cr, *fig));
+            if with_callees {
+                for (c, fig) in &f.callees {
+                    if let Some(cr) = row_of(*c) {
+                        callees[row].push((cr, *fig));
+                    }
                 }
             }
         }
@@ -471,7 +494,7 @@ fn write_time_note(
 /// `print_stats`: the pstats table (see the module docs).
 impl fmt::Display for Stats<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_table(self, &Table::new(self), f)
+        write_table(self, &Table::rows_only(self), f)
     }
 }
 

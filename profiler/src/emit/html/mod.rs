@@ -509,7 +509,7 @@ struct ProfileData {
 impl ProfileData {
     fn new(profile: &Profile) -> Self {
         let stats = profile.stats();
-        let table = Table::new(&stats);
+        let table = Table::with_callers(&stats);
         let rows = table
             .rows
             .iter()

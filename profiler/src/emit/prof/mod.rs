@@ -287,7 +287,7 @@ pub fn to_bytes(profile: &Profile) -> Vec<u8> {
 }
 
 fn stats_to_bytes(stats: &Stats<'_>) -> io::Result<Vec<u8>> {
-    let table = Table::new(stats);
+    let table = Table::with_callers(stats);
     let mut out = Vec::with_capacity(64 * table.rows.len() + 2);
     marshal::dict(&mut out);
     for row in &table.rows {
