@@ -667,8 +667,10 @@ mod peers {
         COARSE_CALLS.load(Ordering::Relaxed)
     }
 
-    // tracy-client in on-demand mode: zones are only recorded while a Tracy
-    // server is connected; none is here.
+    // tracy-client without on-demand mode: every zone is queued for the
+    // server. `main` took the port Tracy listens on (`TRACY_PORT`), so its
+    // worker thread discards the queues every 10 ms instead of sending
+    // them: what is measured is the instrumented thread's whole cost.
     pub(super) fn tracy_setup() {
         let _client = tracy_client::Client::start();
     }
@@ -739,15 +741,11 @@ fn peers() -> Vec<Case> {
         },
         Case {
             check: if peers::tracy_connected() {
-                Check::Unchecked("on-demand; a server was connected")
+                Check::Unchecked("a Tracy server was connected")
             } else {
-                Check::Unchecked("NOT recording: on-demand, no server connected")
+                Check::Unchecked("queued every zone; its worker discarded them (port taken)")
             },
-            ..Case::new(
-                "tracy-client 0.19 (on-demand)",
-                Kind::Peer,
-                peers::tracy_batch,
-            )
+            ..Case::new("tracy-client 0.19", Kind::Peer, peers::tracy_batch)
         },
     ]
 }
@@ -805,17 +803,36 @@ struct Row {
     ok: bool,
 }
 
-fn main() {
-    let rounds = std::env::var("BENCH_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_ROUNDS);
-
+/// Every case: the floors, this crate's, and the peers' (with the
+/// `peers` feature).
+fn all_cases() -> Vec<Case> {
     // Setup before any worker exists: the clock, global subscribers.
     drop(profiler::snapshot());
     let mut all = floors();
     all.extend(this_crate());
     all.extend(peers());
+    all
+}
+
+fn main() {
+    // Tracy's port, taken before anything starts Tracy's client (see
+    // `benches::take_tracy_port`); kept for the whole run.
+    let tracy_port = benches::take_tracy_port().expect("a free port to keep from Tracy");
+    let port = tracy_port.local_addr().expect("a bound port").port();
+    // SAFETY: no other thread exists yet (this is the first thing `main`
+    // does, and nothing runs before `main` that starts threads), so nothing
+    // can read the environment while it changes.
+    unsafe { std::env::set_var("TRACY_PORT", port.to_string()) };
+    if let Ok(name) = std::env::var(SUBTRACT_CASE) {
+        subtract::child(&name);
+        return;
+    }
+    let rounds = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_ROUNDS);
+
+    let mut all = all_cases();
     // `BENCH_CASES=a,b` keeps the floors and the cases whose names contain
     // `a` or `b` (to profile one case with perf).
     if let Ok(only) = std::env::var("BENCH_CASES") {
@@ -889,6 +906,8 @@ fn main() {
         .collect();
 
     print_report(&cases, &rows, rounds, run_s);
+    let checks: Vec<(&str, Check)> = cases.iter().map(|c| (c.name, c.check)).collect();
+    let subtracted_ok = subtract::run(&checks);
 
     let failed: Vec<_> = cases
         .iter()
@@ -896,7 +915,7 @@ fn main() {
         .filter(|(_, r)| !r.ok)
         .map(|(c, r)| format!("{}: recorded {} of {} calls", c.name, r.recorded, r.issued))
         .collect();
-    if !failed.is_empty() {
+    if !failed.is_empty() || !subtracted_ok {
         eprintln!("\nFAILED: a profiler did not record what was issued:");
         for f in &failed {
             eprintln!("  {f}");
@@ -1025,5 +1044,176 @@ fn print_report(cases: &[Case], rows: &[Row], rounds: usize, run_s: f64) {
             "- {threads} thread(s): disabled adds {added:.2} ns to the empty call (target < 1): {}",
             if added < 1.0 { "met" } else { "NOT met" }
         );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The second harness: overhead above the same loop uninstrumented
+// ---------------------------------------------------------------------------
+
+/// The environment variable that makes the bench a child of the second
+/// harness, measuring the one case it names.
+const SUBTRACT_CASE: &str = "PEERS_SUBTRACT_CASE";
+/// ... with this many threads.
+const SUBTRACT_THREADS: &str = "PEERS_SUBTRACT_THREADS";
+
+/// The second harness, the shape of the independent harness the issue
+/// measured with: each case in a process of its own; in each of
+/// [`subtract::REPS`] repetitions every thread runs [`subtract::BATCHES`]
+/// batches of the instrumented calls, each timed and each alternating with
+/// a timed batch of the same loop calling the uninstrumented function
+/// ([`empty_work`]); the overhead per call is the median over repetitions
+/// (and threads) of (instrumented - uninstrumented) / calls. The first
+/// harness instead reports each case's own time per call next to the floors,
+/// in one process for every case.
+mod subtract {
+    use super::*;
+
+    /// Repetitions per case and thread count.
+    pub(super) const REPS: usize = 7;
+    /// Batches of [`BATCH`] calls per repetition: a million calls.
+    pub(super) const BATCHES: u64 = 200;
+
+    /// In a child: measures the case `name` and prints one line,
+    /// `overhead_ns base_ns recorded issued`.
+    pub(super) fn child(name: &str) {
+        let threads: usize = std::env::var(SUBTRACT_THREADS)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let cases = all_cases();
+        let Some(c) = cases.iter().position(|c| c.name == name) else {
+            eprintln!("no case named {name:?}");
+            std::process::exit(2);
+        };
+        let cases = Arc::new(cases);
+        ours::start_snapshotter();
+        let go = Arc::new(Barrier::new(threads + 1));
+        let done = Arc::new(Barrier::new(threads + 1));
+        let (tx, rx) = mpsc::channel::<(f64, f64)>();
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (cases, go, done, tx) = (cases.clone(), go.clone(), done.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let case = &cases[c];
+                    (case.thread_init)();
+                    (case.batch)(WARMUP);
+                    (case.after_batch)();
+                    for _ in 0..REPS {
+                        go.wait();
+                        let (mut base, mut inst) = (0u128, 0u128);
+                        for _ in 0..BATCHES {
+                            let t = Instant::now();
+                            calls(BATCH, empty_work);
+                            base += t.elapsed().as_nanos();
+                            let t = Instant::now();
+                            (case.batch)(BATCH);
+                            inst += t.elapsed().as_nanos();
+                            (case.after_batch)();
+                        }
+                        let n = (BATCHES * BATCH) as f64;
+                        tx.send((inst as f64 / n, base as f64 / n)).expect("the coordinator");
+                        done.wait();
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        let case = &cases[c];
+        let (mut over, mut base) = (Vec::new(), Vec::new());
+        for _ in 0..REPS {
+            (case.before_sample)();
+            go.wait();
+            done.wait();
+            (case.after_sample)();
+        }
+        for w in workers {
+            w.join().expect("a worker panicked");
+        }
+        for (inst, b) in rx {
+            over.push(inst - b);
+            base.push(b);
+        }
+        let issued = (REPS as u64 * BATCHES * BATCH + WARMUP) * threads as u64;
+        let recorded = (case.recorded)();
+        let over = Summary::of(&mut over).expect("samples").median;
+        let base = Summary::of(&mut base).expect("samples").median;
+        println!("{over} {base} {recorded} {issued}");
+    }
+
+    /// In the parent: every case at 1 and 2 threads, each in a child; prints
+    /// the table. False if a profiler did not record what was issued.
+    pub(super) fn run(cases: &[(&str, Check)]) -> bool {
+        let exe = std::env::current_exe().expect("this bench's path");
+        let mut ok = true;
+        let mut rows: Vec<(String, usize, f64, f64, String)> = Vec::new();
+        for &(name, check) in cases {
+            for threads in THREADS {
+                let out = std::process::Command::new(&exe)
+                    .env(SUBTRACT_CASE, name)
+                    .env(SUBTRACT_THREADS, threads.to_string())
+                    .env_remove("BENCH_CASES")
+                    .output()
+                    .expect("run a child of the bench");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let fields: Vec<f64> = text
+                    .split_whitespace()
+                    .filter_map(|f| f.parse().ok())
+                    .collect();
+                let [over, base, recorded, issued] = fields[..] else {
+                    eprintln!(
+                        "{name} ({threads} threads): the child failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    ok = false;
+                    continue;
+                };
+                let verdict = match check {
+                    Check::Exact if recorded != issued => {
+                        ok = false;
+                        format!("{recorded} of {issued}: WRONG")
+                    }
+                    Check::Exact => format!("{recorded} of {issued}"),
+                    Check::Zero if recorded != 0.0 => {
+                        ok = false;
+                        format!("{recorded}, expected 0: WRONG")
+                    }
+                    Check::Zero => "0 (expected 0)".to_owned(),
+                    Check::Approx => format!("~{recorded} of {issued} (from rate)"),
+                    Check::Nothing => "n/a".to_owned(),
+                    Check::Unchecked(why) => why.to_owned(),
+                };
+                rows.push((name.to_owned(), threads, over, base, verdict));
+            }
+        }
+        let floor = |threads: usize| {
+            rows.iter()
+                .find(|r| r.0 == "floor: two TSC reads" && r.1 == threads)
+                .map_or(f64::NAN, |r| r.2)
+        };
+        println!(
+            "\nSecond harness: ns per call above the same loop calling the uninstrumented \
+             function, each case in its own process; median of {REPS} repetitions x threads \
+             of {} calls per thread, instrumented and uninstrumented batches alternating. \
+             Ratio: overhead / overhead of two TSC reads at the same thread count.\n",
+            BATCHES * BATCH
+        );
+        let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+        println!(
+            "| {:<name_w$} | thr | overhead ns | x 2 TSC | uninstrumented ns/call | recorded calls",
+            "case"
+        );
+        println!(
+            "|{:-<w$}|-----|-------------|---------|------------------------|---------------",
+            "",
+            w = name_w + 2
+        );
+        for (name, threads, over, base, verdict) in &rows {
+            println!(
+                "| {name:<name_w$} | {threads:>3} | {over:>11.2} | {:>7.2} | {base:>22.2} | {verdict}",
+                over / floor(*threads)
+            );
+        }
+        ok
     }
 }

@@ -15,6 +15,18 @@
 //! - `merge_ranks`: merging 4,096 MPI ranks' profiles of 10,000 call paths
 //!   one at a time, against the offline merge, with peak memory.
 
+/// A listening socket on a free port, for Tracy to find taken: the benches
+/// set `TRACY_PORT` to it before Tracy's client starts. Tracy's worker then
+/// cannot listen, and every 10 ms discards what the instrumented threads
+/// queued (`ClearQueues` in its `Profiler::Worker`): the producer side, the
+/// cost the instrumented program pays, is measured in full, and memory stays
+/// bounded without a server. Keep the listener alive for the whole run.
+pub fn take_tracy_port() -> std::io::Result<std::net::TcpListener> {
+    // Tracy listens on the IPv6 wildcard (dual-stack) where it can, else on
+    // the IPv4 one; a listener on either wildcard makes its bind fail.
+    std::net::TcpListener::bind("[::]:0").or_else(|_| std::net::TcpListener::bind("0.0.0.0:0"))
+}
+
 /// Median, minimum and maximum of a set of samples.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Summary {
