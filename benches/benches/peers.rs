@@ -1112,7 +1112,8 @@ mod subtract {
                             (case.after_batch)();
                         }
                         let n = (BATCHES * BATCH) as f64;
-                        tx.send((inst as f64 / n, base as f64 / n)).expect("the coordinator");
+                        tx.send((inst as f64 / n, base as f64 / n))
+                            .expect("the coordinator");
                         done.wait();
                     }
                 })

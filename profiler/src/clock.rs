@@ -52,6 +52,19 @@ pub(crate) fn now() -> u64 {
     read(MODE.load(Ordering::Relaxed))
 }
 
+/// The tick count when the clock is the TSC (one instruction), `None` when
+/// it is the operating system's (the recorder's fast paths then give way
+/// to the general ones, which call [`now`]).
+#[inline(always)]
+pub(crate) fn tsc_now() -> Option<u64> {
+    #[cfg(target_arch = "x86_64")]
+    if MODE.load(Ordering::Relaxed) == MODE_TSC {
+        // SAFETY: as in `read`: MODE_TSC means an invariant TSC on x86-64.
+        return Some(unsafe { core::arch::x86_64::_rdtsc() });
+    }
+    None
+}
+
 #[inline(always)]
 fn read(mode: u8) -> u64 {
     #[cfg(target_arch = "x86_64")]

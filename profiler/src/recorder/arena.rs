@@ -139,6 +139,23 @@ impl Arena {
     /// Owner thread only; `parent` must be a node of this arena.
     #[inline(always)]
     pub(crate) unsafe fn child(&self, parent: *const Node, site: &'static Site) -> *const Node {
+        // SAFETY: forwarded from the caller.
+        let hint = unsafe { Self::cached_child(parent, site) };
+        if !hint.is_null() {
+            return hint;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.child_slow(&*parent, site) }
+    }
+
+    /// The child of `parent` for `site` if it is the one `parent` found
+    /// last (the hint: a loop calls the same function again and again),
+    /// else null. Reads only.
+    ///
+    /// # Safety
+    /// `parent` must be a live node of this arena.
+    #[inline(always)]
+    pub(crate) unsafe fn cached_child(parent: *const Node, site: &'static Site) -> *const Node {
         // SAFETY: the caller guarantees `parent` is a live node of this arena.
         let p = unsafe { &*parent };
         let hint = p.hint.load(Relaxed);
@@ -149,8 +166,7 @@ impl Arena {
                 return hint;
             }
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.child_slow(p, site) }
+        std::ptr::null()
     }
 
     /// # Safety

@@ -240,9 +240,70 @@ impl Drop for Guard {
     }
 }
 
+/// Closes an active guard's scope: [`finish_fast`] when it can, which
+/// calls nothing, so that this function needs no registers saved; the
+/// general path otherwise.
 #[inline(never)]
 fn finish_active(guard: &Guard) {
+    // SAFETY: `guard` is active (checked by the caller).
+    if !unsafe { finish_fast(guard) } {
+        finish_general(guard);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn finish_general(guard: &Guard) {
     guard.finish(1);
+}
+
+/// The common close: the guard's frame is the top of its thread's stack,
+/// the clock is the TSC, and the call is too short for the timeline. Does
+/// what [`Guard::finish_at`] does in that case and returns `true`; returns
+/// `false` having changed nothing in every other case.
+///
+/// # Safety
+/// `guard` must be active (`depth != INACTIVE`).
+#[inline(always)]
+unsafe fn finish_fast(guard: &Guard) -> bool {
+    // The same identity check as `finish_at`: the recorder is still the
+    // thread's own.
+    if LOCAL.with(Cell::get) != guard.data {
+        return false;
+    }
+    let Some(end) = clock::tsc_now() else {
+        return false;
+    };
+    // SAFETY: `data` is the thread's current recorder (checked above), kept
+    // alive by the registry while `LOCAL` points at it; the guard is
+    // `!Send`, so we are on that thread.
+    let td = unsafe { &*guard.data };
+    if td.busy.get() {
+        return false;
+    }
+    td.busy.set(true);
+    compiler_fence(Ordering::SeqCst);
+    let depth = guard.depth as usize;
+    let stack = &td.stack;
+    let done = stack.len() == depth + 1 && {
+        // SAFETY: owner thread, and `depth < len`.
+        let top = unsafe { stack.at(depth) };
+        let ticks = end.wrapping_sub(guard.start);
+        if top.start() == guard.start && ticks < timeline::min_ticks() {
+            // SAFETY: frames point at nodes in this thread's arena, whose
+            // chunks are never freed or moved while the recorder lives.
+            let node = unsafe { &*top.node() };
+            // SAFETY: owner thread.
+            unsafe { stack.truncate(depth) };
+            node.record(1, ticks);
+            true
+        } else {
+            false
+        }
+    };
+    compiler_fence(Ordering::SeqCst);
+    td.busy.set(false);
+    done
 }
 
 /// Opens a scope for `site` on the calling thread.
@@ -259,12 +320,67 @@ pub fn enter(site: &'static Site) -> Guard {
 #[inline(never)]
 pub(super) fn enter_enabled(site: &'static Site) -> Guard {
     let data = LOCAL.with(Cell::get);
+    if !data.is_null() {
+        // SAFETY: a non-null `LOCAL` points at this thread's recorder, which
+        // the registry keeps alive; only this thread uses its stack.
+        if let Some((depth, start)) = unsafe { enter_fast(data, site) } {
+            return Guard { data, depth, start };
+        }
+    }
+    enter_general(data, site)
+}
+
+/// [`enter_enabled`] when [`enter_fast`] could not: the thread's first call,
+/// a new call path, a stack to grow, or the operating system's clock.
+#[cold]
+#[inline(never)]
+fn enter_general(data: *const ThreadData, site: &'static Site) -> Guard {
     if data.is_null() {
         return enter_first(site);
     }
     // SAFETY: a non-null `LOCAL` points at this thread's recorder, which the
     // registry keeps alive; only this thread uses its stack.
     unsafe { enter_on(data, site) }
+}
+
+/// The common open: the call path was taken before (its parent's hint
+/// names it), the clock is the TSC and the stack has room. Pushes the frame
+/// and returns its depth and start tick; returns `None` having changed nothing in
+/// every other case. Calls nothing, so that [`enter_enabled`] needs no
+/// registers saved on this path.
+///
+/// # Safety
+/// `data` must be the calling thread's recorder.
+#[inline(always)]
+unsafe fn enter_fast(data: *const ThreadData, site: &'static Site) -> Option<(u32, u64)> {
+    // SAFETY: guaranteed by the caller: this thread's live recorder.
+    let td = unsafe { &*data };
+    if td.busy.get() {
+        return None;
+    }
+    td.busy.set(true);
+    compiler_fence(Ordering::SeqCst);
+    let stack = &td.stack;
+    let depth = stack.len();
+    let parent = match depth {
+        0 => td.arena.root(),
+        // SAFETY: only the owning thread writes the stack; `depth - 1 < len`.
+        _ => unsafe { stack.at(depth - 1) }.node(),
+    };
+    // SAFETY: `parent` is a node of this thread's arena (the root or an open frame's).
+    let child = unsafe { super::arena::Arena::cached_child(parent, site) };
+    let mut pushed = None;
+    if !child.is_null() {
+        if let Some(start) = clock::tsc_now() {
+            // SAFETY: owner thread; nothing pushed since `depth` was read.
+            if unsafe { stack.try_push(depth, child, start) } {
+                pushed = Some((depth as u32, start));
+            }
+        }
+    }
+    compiler_fence(Ordering::SeqCst);
+    td.busy.set(false);
+    pushed
 }
 
 /// This thread's recorder, if it has recorded.

@@ -124,6 +124,26 @@ impl Stack {
         self.len.store(len + 1, Release);
     }
 
+    /// [`push`](Self::push) when the stack has room for it, else `false`
+    /// (nothing changed): the hot path's version, which never grows the
+    /// stack itself.
+    ///
+    /// # Safety
+    /// Owner thread only, with `len == self.len()`.
+    #[inline(always)]
+    pub(crate) unsafe fn try_push(&self, len: usize, node: *const Node, start: u64) -> bool {
+        debug_assert_eq!(len, self.len.load(Relaxed));
+        if len == self.cap.get() {
+            return false;
+        }
+        // SAFETY: `len < cap`, and `base` points at `cap` live slots.
+        let slot = unsafe { &*self.base.get().add(len) };
+        slot.node.store(node.cast_mut(), Relaxed);
+        slot.start.store(start, Relaxed);
+        self.len.store(len + 1, Release);
+        true
+    }
+
     /// Sets the depth to `depth` (below the current one): pops the frames above.
     ///
     /// # Safety
