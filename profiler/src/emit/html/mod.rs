@@ -645,8 +645,8 @@ fn tree(t: &ThreadProfile) -> Tree {
         parent_at[k] = node.parent().map_or(NONE, |p| at[p]);
     }
     // A parent comes before its children in preorder.
-    for k in 0..reached {
-        if let Some(&d) = out.depth.get(parent_at[k] as usize) {
+    for (k, &p) in parent_at.iter().enumerate() {
+        if let Some(&d) = out.depth.get(p as usize) {
             out.depth[k] = d + 1;
         }
     }
