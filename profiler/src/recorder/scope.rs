@@ -257,10 +257,11 @@ fn finish_general(guard: &Guard) {
     guard.finish(1);
 }
 
-/// The common close: the guard's frame is the top of its thread's stack,
-/// the clock is the TSC, and the call is too short for the timeline. Does
-/// what [`Guard::finish_at`] does in that case and returns `true`; returns
-/// `false` having changed nothing in every other case.
+/// The common close: the guard's frame is the top of its thread's stack and
+/// the clock is the TSC. Does what [`Guard::finish_at`] does in that case
+/// (the timeline's push, out of line, only for a call long enough for it)
+/// and returns `true`; returns `false` having changed nothing in every
+/// other case.
 ///
 /// # Safety
 /// `guard` must be active (`depth != INACTIVE`).
@@ -288,14 +289,17 @@ unsafe fn finish_fast(guard: &Guard) -> bool {
     let done = stack.len() == depth + 1 && {
         // SAFETY: owner thread, and `depth < len`.
         let top = unsafe { stack.at(depth) };
-        let ticks = end.wrapping_sub(guard.start);
-        if top.start() == guard.start && ticks < timeline::min_ticks() {
+        if top.start() == guard.start {
+            let ticks = end.wrapping_sub(guard.start);
             // SAFETY: frames point at nodes in this thread's arena, whose
             // chunks are never freed or moved while the recorder lives.
             let node = unsafe { &*top.node() };
             // SAFETY: owner thread.
             unsafe { stack.truncate(depth) };
             node.record(1, ticks);
+            if ticks >= timeline::min_ticks() {
+                td.timeline.push(node.site_id(), guard.start, ticks);
+            }
             true
         } else {
             false
