@@ -14,14 +14,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use clap::Args;
 use serde_json::Value;
 use workloads::{Error, Input, Mode, Sizes, Workload, amdahl, axpy, pi, scaling, sums};
 
 use super::sizes::SizeArgs;
-use super::{Selection, at_least_one, thread_count, threads_or_cores};
+use super::{Selection, at_least_one, thread_count, threads_or_cores, timed_on_thread};
 
 /// The points `compare pi` draws unless told: a quarter of `run`'s default,
 /// since the NumPy twin takes about 1.5 s for them on one core (6 s for
@@ -183,24 +182,12 @@ enum RustAnswer {
 /// wall time in seconds and the answer.
 fn run_rust(input: &Input, mode: Mode, threads: usize) -> Result<(f64, RustAnswer), Error> {
     let w = input.workload();
-    std::thread::scope(|s| {
-        let h = std::thread::Builder::new()
-            .name(w.name().to_owned())
-            .spawn_scoped(s, || {
-                let t = Instant::now();
-                let answer = match input {
-                    Input::Axpy(i) => axpy::run(i, mode, threads).map(RustAnswer::Axpy),
-                    Input::Sums(i) => sums::run(i, mode, threads).map(RustAnswer::Sums),
-                    Input::Pi(c) => pi::run(c, mode, threads).map(RustAnswer::Pi),
-                    Input::Amdahl(c) => amdahl::run(c, mode, threads).map(RustAnswer::Amdahl),
-                    _ => Err(Error::Invalid(format!("{w} has no Python twin"))),
-                };
-                let seconds = t.elapsed().as_secs_f64();
-                answer.map(|a| (seconds, a))
-            })
-            .map_err(|e| Error::Failed(format!("cannot spawn a thread: {e}")))?;
-        h.join()
-            .map_err(|_| Error::Failed(format!("the {w} run panicked")))?
+    timed_on_thread(w, || match input {
+        Input::Axpy(i) => axpy::run(i, mode, threads).map(RustAnswer::Axpy),
+        Input::Sums(i) => sums::run(i, mode, threads).map(RustAnswer::Sums),
+        Input::Pi(c) => pi::run(c, mode, threads).map(RustAnswer::Pi),
+        Input::Amdahl(c) => amdahl::run(c, mode, threads).map(RustAnswer::Amdahl),
+        _ => Err(Error::Invalid(format!("{w} has no Python twin"))),
     })
 }
 

@@ -138,13 +138,25 @@ fn validate(plan: &[(Workload, Vec<Mode>)], sizes: &Sizes) -> Result<(), Error> 
 
 /// Runs once on a fresh named thread; returns the wall time in seconds.
 fn timed_run(input: &workloads::Input, mode: Mode, threads: usize) -> Result<f64, Error> {
-    let w = input.workload();
+    timed_on_thread(input.workload(), || {
+        workloads::execute(input, mode, threads)
+    })
+    .map(|(seconds, _)| seconds)
+}
+
+/// Runs `run` on a fresh thread named after `w` (so that its profile's
+/// thread is named after the workload); returns its wall time in seconds
+/// and what it returned.
+fn timed_on_thread<T: Send>(
+    w: Workload,
+    run: impl FnOnce() -> Result<T, Error> + Send,
+) -> Result<(f64, T), Error> {
     std::thread::scope(|s| {
         let h = std::thread::Builder::new()
             .name(w.name().to_owned())
             .spawn_scoped(s, || {
                 let t = Instant::now();
-                workloads::execute(input, mode, threads).map(|_| t.elapsed().as_secs_f64())
+                run().map(|out| (t.elapsed().as_secs_f64(), out))
             })
             .map_err(|e| Error::Failed(format!("cannot spawn a thread: {e}")))?;
         h.join()
