@@ -2,6 +2,7 @@
 //! and the run-time switch.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, compiler_fence};
 
 use super::arena::Node;
@@ -78,11 +79,12 @@ impl Drop for Busy<'_> {
 /// `#[profile]`. It is `!Send`: a scope opens and closes on one thread.
 #[must_use = "the scope is closed (and recorded) when the guard is dropped"]
 pub struct Guard {
-    data: *const ThreadData,
     /// Depth of the frame this guard opened; `u32::MAX` when inactive.
     depth: u32,
     /// Start tick of that frame, which identifies it.
     start: u64,
+    /// Keeps the guard on its thread (`!Send`, `!Sync`).
+    _thread: PhantomData<*const ()>,
 }
 
 const INACTIVE: u32 = u32::MAX;
@@ -90,10 +92,22 @@ const INACTIVE: u32 = u32::MAX;
 impl Guard {
     #[inline(always)]
     fn inactive() -> Guard {
+        Guard::new(INACTIVE, 0)
+    }
+
+    /// The guard of the frame at `depth` that started at `start`. A guard
+    /// needs no pointer to its recorder: it is `!Send`, so it is dropped on
+    /// the thread that made it, whose `LOCAL` then either still points at
+    /// the recorder the frame was pushed on or is null (the recorder was
+    /// retired at thread exit, and a thread never registers twice). That
+    /// keeps the guard at 16 bytes, which the calling convention returns
+    /// in two registers.
+    #[inline(always)]
+    fn new(depth: u32, start: u64) -> Guard {
         Guard {
-            data: std::ptr::null(),
-            depth: INACTIVE,
-            start: 0,
+            depth,
+            start,
+            _thread: PhantomData,
         }
     }
 
@@ -116,19 +130,22 @@ impl Guard {
         if self.depth == INACTIVE {
             return None;
         }
-        // The recorder this guard opened its frame in is still the thread's
-        // own only if `LOCAL` still points at it: at thread exit the registry
-        // closes the open frames, clears `LOCAL` and frees the recorder, and
-        // a guard dropped after that (one kept in another thread-local) must
-        // not touch it. Its frame was counted when it was closed at exit.
-        if LOCAL.with(Cell::get) != self.data {
+        // The recorder this guard opened its frame in is the one `LOCAL`
+        // points at, unless `LOCAL` is null (see `Guard::new`): at thread
+        // exit the registry closes the open frames, clears `LOCAL` and frees
+        // the recorder, and a guard dropped after that (one kept in another
+        // thread-local) must not touch it. Its frame was counted when it
+        // was closed at exit.
+        let data = LOCAL.with(Cell::get);
+        if data.is_null() {
             return None;
         }
         let end = clock::now();
-        // SAFETY: `data` is the thread's current recorder (checked above),
-        // kept alive by the registry while `LOCAL` points at it; the guard is
-        // `!Send`, so we are on that thread and nothing else writes the stack.
-        let td = unsafe { &*self.data };
+        // SAFETY: a non-null `LOCAL` is the thread's current recorder, the
+        // one this guard's frame was pushed on, kept alive by the registry
+        // while `LOCAL` points at it; the guard is `!Send`, so we are on that
+        // thread and nothing else writes the stack.
+        let td = unsafe { &*data };
         // A guard of a signal handler that entered while the thread was busy
         // is inactive; this one can only find the thread busy if it is
         // dropped inside such a handler, out of order: leave the frame for
@@ -235,62 +252,94 @@ impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
         if self.depth != INACTIVE {
-            finish_active(self);
+            finish_active(self.start, self.depth);
         }
     }
 }
 
-/// Closes an active guard's scope: [`finish_fast`] when it can, which
-/// calls nothing, so that this function needs no registers saved; the
-/// general path otherwise.
+/// Closes an active guard's scope, from the guard's two fields (passed in
+/// registers): [`finish_fast`] when it can, which calls nothing; the
+/// timeline's push and the general path are tail calls. So this function
+/// saves no registers.
 #[inline(never)]
-fn finish_active(guard: &Guard) {
-    // SAFETY: `guard` is active (checked by the caller).
-    if !unsafe { finish_fast(guard) } {
-        finish_general(guard);
+fn finish_active(start: u64, depth: u32) {
+    // SAFETY: the guard is active (checked by the caller).
+    match unsafe { finish_fast(depth, start) } {
+        Fast::Closed => {}
+        // SAFETY: `finish_fast` left `td` busy, on its owner thread.
+        Fast::Log { td, site, ticks } => unsafe { log_and_release(td, site, start, ticks) },
+        Fast::Declined => finish_general(start, depth),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn finish_general(guard: &Guard) {
-    guard.finish(1);
+fn finish_general(start: u64, depth: u32) {
+    Guard::close(Guard::new(depth, start), 1);
+}
+
+/// What [`finish_fast`] did.
+enum Fast {
+    /// It closed the frame.
+    Closed,
+    /// It closed the frame, which goes on the timeline: `td` is left busy
+    /// for [`log_and_release`].
+    Log {
+        td: &'static ThreadData,
+        site: u32,
+        ticks: u64,
+    },
+    /// It changed nothing: the general path must close the frame.
+    Declined,
+}
+
+/// Puts a frame [`finish_fast`] closed on the timeline, then clears the
+/// busy flag it left set.
+///
+/// # Safety
+/// On `td`'s owner thread, with `td` busy since the frame was closed.
+#[inline(never)]
+unsafe fn log_and_release(td: &ThreadData, site: u32, start: u64, ticks: u64) {
+    td.timeline.push(site, start, ticks);
+    compiler_fence(Ordering::SeqCst);
+    td.busy.set(false);
 }
 
 /// The common close: the guard's frame is the top of its thread's stack and
-/// the clock is the TSC. Does what [`Guard::finish_at`] does in that case
-/// (the timeline's push, out of line, only for a call long enough for it)
-/// and returns `true`; returns `false` having changed nothing in every
-/// other case.
+/// the clock is the TSC. Does what [`Guard::finish_at`] does in that case,
+/// but for the timeline's push, which it leaves to its caller (see
+/// [`Fast`]); changes nothing in every other case.
 ///
 /// # Safety
-/// `guard` must be active (`depth != INACTIVE`).
+/// The guard of `depth` and `start` must be active (`depth != INACTIVE`).
 #[inline(always)]
-unsafe fn finish_fast(guard: &Guard) -> bool {
-    // The same identity check as `finish_at`: the recorder is still the
-    // thread's own.
-    if LOCAL.with(Cell::get) != guard.data {
-        return false;
+unsafe fn finish_fast(depth: u32, start: u64) -> Fast {
+    // The same check as `finish_at`: the thread still has its recorder.
+    let data = LOCAL.with(Cell::get);
+    if data.is_null() {
+        return Fast::Declined;
     }
     let Some(end) = clock::tsc_now() else {
-        return false;
+        return Fast::Declined;
     };
-    // SAFETY: `data` is the thread's current recorder (checked above), kept
-    // alive by the registry while `LOCAL` points at it; the guard is
-    // `!Send`, so we are on that thread.
-    let td = unsafe { &*guard.data };
+    // SAFETY: a non-null `LOCAL` is the thread's current recorder, the one
+    // the guard's frame was pushed on (see `Guard::new`), kept alive by the
+    // registry while `LOCAL` points at it (for the whole thread: `'static`
+    // as far as this thread can tell).
+    let td: &'static ThreadData = unsafe { &*data };
     if td.busy.get() {
-        return false;
+        return Fast::Declined;
     }
     td.busy.set(true);
     compiler_fence(Ordering::SeqCst);
-    let depth = guard.depth as usize;
+    let depth = depth as usize;
     let stack = &td.stack;
-    let done = stack.len() == depth + 1 && {
+    let mut done = Fast::Declined;
+    if stack.len() == depth + 1 {
         // SAFETY: owner thread, and `depth < len`.
         let top = unsafe { stack.at(depth) };
-        if top.start() == guard.start {
-            let ticks = end.wrapping_sub(guard.start);
+        if top.start() == start {
+            let ticks = end.wrapping_sub(start);
             // SAFETY: frames point at nodes in this thread's arena, whose
             // chunks are never freed or moved while the recorder lives.
             let node = unsafe { &*top.node() };
@@ -298,13 +347,16 @@ unsafe fn finish_fast(guard: &Guard) -> bool {
             unsafe { stack.truncate(depth) };
             node.record(1, ticks);
             if ticks >= timeline::min_ticks() {
-                td.timeline.push(node.site_id(), guard.start, ticks);
+                // Still busy: `log_and_release` clears it after the push.
+                return Fast::Log {
+                    td,
+                    site: node.site_id(),
+                    ticks,
+                };
             }
-            true
-        } else {
-            false
+            done = Fast::Closed;
         }
-    };
+    }
     compiler_fence(Ordering::SeqCst);
     td.busy.set(false);
     done
@@ -328,7 +380,7 @@ pub(super) fn enter_enabled(site: &'static Site) -> Guard {
         // SAFETY: a non-null `LOCAL` points at this thread's recorder, which
         // the registry keeps alive; only this thread uses its stack.
         if let Some((depth, start)) = unsafe { enter_fast(data, site) } {
-            return Guard { data, depth, start };
+            return Guard::new(depth, start);
         }
     }
     enter_general(data, site)
@@ -416,11 +468,7 @@ unsafe fn enter_on(data: *const ThreadData, site: &'static Site) -> Guard {
     let start = clock::now();
     // SAFETY: owner thread; nothing pushed since `depth` was read.
     unsafe { stack.push(depth, child, start) };
-    Guard {
-        data,
-        depth: depth as u32,
-        start,
-    }
+    Guard::new(depth as u32, start)
 }
 
 /// First profiled call on this thread: create and register its recorder.
