@@ -52,17 +52,25 @@ pub(crate) fn now() -> u64 {
     read(MODE.load(Ordering::Relaxed))
 }
 
-/// The tick count when the clock is the TSC (one instruction), `None` when
-/// it is the operating system's (the recorder's fast paths then give way
-/// to the general ones, which call [`now`]).
+/// Whether the clock is the TSC (once [`init`] has run; it never changes
+/// after).
+pub(crate) fn is_tsc() -> bool {
+    MODE.load(Ordering::Relaxed) == MODE_TSC
+}
+
+/// The tick count, on a path that knows the clock is the TSC (one
+/// instruction, no test of the mode).
+///
+/// # Safety
+/// [`is_tsc`] must have returned true.
 #[inline(always)]
-pub(crate) fn tsc_now() -> Option<u64> {
+pub(crate) unsafe fn tsc_known() -> u64 {
     #[cfg(target_arch = "x86_64")]
-    if MODE.load(Ordering::Relaxed) == MODE_TSC {
-        // SAFETY: as in `read`: MODE_TSC means an invariant TSC on x86-64.
-        return Some(unsafe { core::arch::x86_64::_rdtsc() });
-    }
-    None
+    // SAFETY: the caller saw MODE_TSC, which is only chosen after CPUID
+    // reported an invariant TSC on this x86-64 processor.
+    return unsafe { core::arch::x86_64::_rdtsc() };
+    #[cfg(not(target_arch = "x86_64"))]
+    now()
 }
 
 #[inline(always)]

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, compiler_fence};
 
 use super::arena::Node;
 use super::registry;
-use super::thread::{LOCAL, REGISTERING, ThreadData};
+use super::thread::{BUSY, IDLE_TSC, LOCAL, REGISTERING, ThreadData};
 use super::timeline;
 use crate::clock;
 use crate::site::Site;
@@ -46,21 +46,29 @@ pub(crate) fn reentrant_dropped() -> u64 {
     REENTRANT_DROPPED.load(Ordering::Relaxed)
 }
 
-/// Marks a thread's recorder busy while it lives (see `ThreadData::busy`).
-/// The compiler fences keep the flag's stores around the work they guard as
-/// a signal handler on the same thread sees them.
-struct Busy<'a>(&'a Cell<bool>);
+/// Marks a thread's recorder busy while it lives (see `ThreadData::state`),
+/// and gives it back its idle state after.
+/// The compiler fences keep the state's stores around the work they guard
+/// as a signal handler on the same thread sees them.
+struct Busy<'a> {
+    state: &'a Cell<u8>,
+    idle: u8,
+}
 
 impl<'a> Busy<'a> {
     #[inline(always)]
     fn enter(td: &'a ThreadData) -> Option<Busy<'a>> {
-        if td.busy.get() {
+        let idle = td.state.get();
+        if idle == BUSY {
             REENTRANT_DROPPED.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        td.busy.set(true);
+        td.state.set(BUSY);
         compiler_fence(Ordering::SeqCst);
-        Some(Busy(&td.busy))
+        Some(Busy {
+            state: &td.state,
+            idle,
+        })
     }
 }
 
@@ -68,7 +76,7 @@ impl Drop for Busy<'_> {
     #[inline(always)]
     fn drop(&mut self) {
         compiler_fence(Ordering::SeqCst);
-        self.0.set(false);
+        self.state.set(self.idle);
     }
 }
 
@@ -294,7 +302,7 @@ enum Fast {
 }
 
 /// Puts a frame [`finish_fast`] closed on the timeline, then clears the
-/// busy flag it left set.
+/// recorder's busy state it left set (to `IDLE_TSC`, the state it found).
 ///
 /// # Safety
 /// On `td`'s owner thread, with `td` busy since the frame was closed.
@@ -302,7 +310,7 @@ enum Fast {
 unsafe fn log_and_release(td: &ThreadData, site: u32, start: u64, ticks: u64) {
     td.timeline.push(site, start, ticks);
     compiler_fence(Ordering::SeqCst);
-    td.busy.set(false);
+    td.state.set(IDLE_TSC);
 }
 
 /// The common close: the guard's frame is the top of its thread's stack and
@@ -319,18 +327,18 @@ unsafe fn finish_fast(depth: u32, start: u64) -> Fast {
     if data.is_null() {
         return Fast::Declined;
     }
-    let Some(end) = clock::tsc_now() else {
-        return Fast::Declined;
-    };
     // SAFETY: a non-null `LOCAL` is the thread's current recorder, the one
     // the guard's frame was pushed on (see `Guard::new`), kept alive by the
     // registry while `LOCAL` points at it (for the whole thread: `'static`
     // as far as this thread can tell).
     let td: &'static ThreadData = unsafe { &*data };
-    if td.busy.get() {
+    // Free, and the clock is the TSC: one test.
+    if td.state.get() != IDLE_TSC {
         return Fast::Declined;
     }
-    td.busy.set(true);
+    // SAFETY: `IDLE_TSC` means the clock is the TSC.
+    let end = unsafe { clock::tsc_known() };
+    td.state.set(BUSY);
     compiler_fence(Ordering::SeqCst);
     let depth = depth as usize;
     let stack = &td.stack;
@@ -358,7 +366,7 @@ unsafe fn finish_fast(depth: u32, start: u64) -> Fast {
         }
     }
     compiler_fence(Ordering::SeqCst);
-    td.busy.set(false);
+    td.state.set(IDLE_TSC);
     done
 }
 
@@ -411,10 +419,11 @@ fn enter_general(data: *const ThreadData, site: &'static Site) -> Guard {
 unsafe fn enter_fast(data: *const ThreadData, site: &'static Site) -> Option<(u32, u64)> {
     // SAFETY: guaranteed by the caller: this thread's live recorder.
     let td = unsafe { &*data };
-    if td.busy.get() {
+    // Free, and the clock is the TSC: one test.
+    if td.state.get() != IDLE_TSC {
         return None;
     }
-    td.busy.set(true);
+    td.state.set(BUSY);
     compiler_fence(Ordering::SeqCst);
     let stack = &td.stack;
     let depth = stack.len();
@@ -427,15 +436,15 @@ unsafe fn enter_fast(data: *const ThreadData, site: &'static Site) -> Option<(u3
     let child = unsafe { super::arena::Arena::cached_child(parent, site) };
     let mut pushed = None;
     if !child.is_null() {
-        if let Some(start) = clock::tsc_now() {
-            // SAFETY: owner thread; nothing pushed since `depth` was read.
-            if unsafe { stack.try_push(depth, child, start) } {
-                pushed = Some((depth as u32, start));
-            }
+        // SAFETY: `IDLE_TSC` means the clock is the TSC.
+        let start = unsafe { clock::tsc_known() };
+        // SAFETY: owner thread; nothing pushed since `depth` was read.
+        if unsafe { stack.try_push(depth, child, start) } {
+            pushed = Some((depth as u32, start));
         }
     }
     compiler_fence(Ordering::SeqCst);
-    td.busy.set(false);
+    td.state.set(IDLE_TSC);
     pushed
 }
 

@@ -18,11 +18,14 @@ pub(crate) struct ThreadData {
     pub(crate) stack: Stack,
     pub(crate) id: u64,
     pub(crate) name: String,
-    /// Set while the owning thread updates its tree, stack or timeline. A
-    /// signal handler on this thread that enters a scope meanwhile finds it
-    /// set and records nothing (counted as dropped), so it never
-    /// sees a half-updated structure. Owner thread only.
-    pub(super) busy: Cell<bool>,
+    /// [`BUSY`] while the owning thread updates its tree, stack or
+    /// timeline: a signal handler on this thread that enters a scope
+    /// meanwhile finds it so and records nothing (counted as dropped), so it
+    /// never sees a half-updated structure. Otherwise [`IDLE_TSC`] when the
+    /// clock is the TSC, [`IDLE`] when it is the operating system's: the
+    /// fast paths run only from `IDLE_TSC`, so one test tells them both that
+    /// the recorder is free and that they may read the TSC. Owner thread only.
+    pub(super) state: Cell<u8>,
     /// The OS thread: its id, when it registered, and at its exit its CPU
     /// time (cold paths only; see `crate::sys`).
     pub(crate) os: OsThread,
@@ -124,6 +127,13 @@ thread_local! {
     pub(super) static REGISTERING: Cell<bool> = const { Cell::new(false) };
 }
 
+/// [`ThreadData::state`]: free, and the clock is the TSC.
+pub(super) const IDLE_TSC: u8 = 0;
+/// [`ThreadData::state`]: free, and the clock is the operating system's.
+pub(super) const IDLE: u8 = 1;
+/// [`ThreadData::state`]: the owning thread is updating the recorder.
+pub(super) const BUSY: u8 = 2;
+
 impl ThreadData {
     /// A new recorder for the calling thread, numbered `id`.
     pub(super) fn new(id: u64, name: String) -> Self {
@@ -133,7 +143,13 @@ impl ThreadData {
             stack: Stack::new(),
             id,
             name,
-            busy: Cell::new(false),
+            // The clock is initialised before a recorder is made, and its
+            // mode never changes after.
+            state: Cell::new(if crate::clock::is_tsc() {
+                IDLE_TSC
+            } else {
+                IDLE
+            }),
             os: OsThread::current(),
         }
     }
