@@ -1039,6 +1039,25 @@ fn print_report(cases: &[Case], rows: &[Row], rounds: usize, run_s: f64) {
                 med(i) / med(enabled)
             );
         }
+        if let Some((i, c)) = cases
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == Kind::Peer)
+            .min_by(|a, b| med(a.0).total_cmp(&med(b.0)))
+        {
+            println!(
+                "- {threads} thread(s): every peer, Tracy included, costs more than this crate \
+                 (issue 18): {} (cheapest: {} at {:.2} ns against {:.2})",
+                if med(i) > med(enabled) {
+                    "met"
+                } else {
+                    "NOT met"
+                },
+                c.name,
+                med(i),
+                med(enabled)
+            );
+        }
         let added = med(disabled) - med(empty);
         println!(
             "- {threads} thread(s): disabled adds {added:.2} ns to the empty call (target < 1): {}",
@@ -1097,10 +1116,16 @@ mod subtract {
                 std::thread::spawn(move || {
                     let case = &cases[c];
                     (case.thread_init)();
-                    (case.batch)(WARMUP);
-                    (case.after_batch)();
-                    for _ in 0..REPS {
+                    for rep in 0..REPS {
                         go.wait();
+                        if rep == 0 {
+                            // Inside the first repetition, after the
+                            // coordinator's `before_sample`: the warm-up runs
+                            // under the case's settings (recording off, for
+                            // the disabled case), as every timed batch does.
+                            (case.batch)(WARMUP);
+                            (case.after_batch)();
+                        }
                         let (mut base, mut inst) = (0u128, 0u128);
                         for _ in 0..BATCHES {
                             let t = Instant::now();
@@ -1142,78 +1167,202 @@ mod subtract {
         println!("{over} {base} {recorded} {issued}");
     }
 
-    /// In the parent: every case at 1 and 2 threads, each in a child; prints
-    /// the table. False if a profiler did not record what was issued.
+    /// Runs one child: the overhead and uninstrumented time per call, and
+    /// the recorded-calls verdict; `None` (reported) if the child failed.
+    fn child_run(
+        exe: &std::path::Path,
+        name: &str,
+        threads: usize,
+        check: Check,
+    ) -> Option<(f64, f64, String)> {
+        let out = std::process::Command::new(exe)
+            .env(SUBTRACT_CASE, name)
+            .env(SUBTRACT_THREADS, threads.to_string())
+            .env_remove("BENCH_CASES")
+            .output()
+            .expect("run a child of the bench");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let fields: Vec<f64> = text
+            .split_whitespace()
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let [over, base, recorded, issued] = fields[..] else {
+            eprintln!(
+                "{name} ({threads} threads): the child failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return None;
+        };
+        let verdict = match check {
+            Check::Exact if recorded != issued => format!("{recorded} of {issued}: WRONG"),
+            Check::Exact => format!("{recorded} of {issued}"),
+            Check::Zero if recorded != 0.0 => format!("{recorded}, expected 0: WRONG"),
+            Check::Zero => "0 (expected 0)".to_owned(),
+            Check::Approx => format!("~{recorded} of {issued} (from rate)"),
+            Check::Nothing => "n/a".to_owned(),
+            Check::Unchecked(why) => why.to_owned(),
+        };
+        Some((over, base, verdict))
+    }
+
+    /// Rounds of processes per case and thread count (`PEERS_SUBTRACT_ROUNDS`
+    /// overrides): every case's process runs once per round, cases in turn,
+    /// so a drift of the shared host over the minutes of the run reaches
+    /// every case alike, and the table shows the median over rounds with the
+    /// spread (lowest to highest round) beside it.
+    const ROUNDS: usize = 3;
+
+    /// One row of the table: a case at a thread count, over the rounds.
+    struct Row {
+        name: String,
+        threads: usize,
+        over: Vec<f64>,
+        base: Vec<f64>,
+        verdict: String,
+    }
+
+    /// In the parent: every case at 1 and 2 threads, each in a child, in
+    /// [`ROUNDS`] interleaved rounds; prints the table. False if a profiler
+    /// did not record what was issued.
     pub(super) fn run(cases: &[(&str, Check)]) -> bool {
         let exe = std::env::current_exe().expect("this bench's path");
+        let rounds = std::env::var("PEERS_SUBTRACT_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &usize| n > 0)
+            .unwrap_or(ROUNDS);
         let mut ok = true;
-        let mut rows: Vec<(String, usize, f64, f64, String)> = Vec::new();
-        for &(name, check) in cases {
-            for threads in THREADS {
-                let out = std::process::Command::new(&exe)
-                    .env(SUBTRACT_CASE, name)
-                    .env(SUBTRACT_THREADS, threads.to_string())
-                    .env_remove("BENCH_CASES")
-                    .output()
-                    .expect("run a child of the bench");
-                let text = String::from_utf8_lossy(&out.stdout);
-                let fields: Vec<f64> = text
-                    .split_whitespace()
-                    .filter_map(|f| f.parse().ok())
-                    .collect();
-                let [over, base, recorded, issued] = fields[..] else {
-                    eprintln!(
-                        "{name} ({threads} threads): the child failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    ok = false;
-                    continue;
-                };
-                let verdict = match check {
-                    Check::Exact if recorded != issued => {
+        let mut rows: Vec<Row> = Vec::new();
+        for _ in 0..rounds {
+            for &(name, check) in cases {
+                for threads in THREADS {
+                    let Some((over, base, verdict)) = child_run(&exe, name, threads, check) else {
                         ok = false;
-                        format!("{recorded} of {issued}: WRONG")
+                        continue;
+                    };
+                    ok &= !verdict.contains("WRONG");
+                    match rows
+                        .iter_mut()
+                        .find(|r| r.name == name && r.threads == threads)
+                    {
+                        Some(r) => {
+                            r.over.push(over);
+                            r.base.push(base);
+                            if verdict.contains("WRONG") {
+                                r.verdict = verdict;
+                            }
+                        }
+                        None => rows.push(Row {
+                            name: name.to_owned(),
+                            threads,
+                            over: vec![over],
+                            base: vec![base],
+                            verdict,
+                        }),
                     }
-                    Check::Exact => format!("{recorded} of {issued}"),
-                    Check::Zero if recorded != 0.0 => {
-                        ok = false;
-                        format!("{recorded}, expected 0: WRONG")
-                    }
-                    Check::Zero => "0 (expected 0)".to_owned(),
-                    Check::Approx => format!("~{recorded} of {issued} (from rate)"),
-                    Check::Nothing => "n/a".to_owned(),
-                    Check::Unchecked(why) => why.to_owned(),
-                };
-                rows.push((name.to_owned(), threads, over, base, verdict));
+                }
             }
         }
+        let rows: Vec<(String, usize, Summary, f64, String)> = rows
+            .into_iter()
+            .map(|mut r| {
+                let over = Summary::of(&mut r.over).expect("a round");
+                let base = Summary::of(&mut r.base).expect("a round").median;
+                (r.name, r.threads, over, base, r.verdict)
+            })
+            .collect();
         let floor = |threads: usize| {
             rows.iter()
                 .find(|r| r.0 == "floor: two TSC reads" && r.1 == threads)
-                .map_or(f64::NAN, |r| r.2)
+                .map_or(f64::NAN, |r| r.2.median)
         };
         println!(
             "\nSecond harness: ns per call above the same loop calling the uninstrumented \
-             function, each case in its own process; median of {REPS} repetitions x threads \
-             of {} calls per thread, instrumented and uninstrumented batches alternating. \
-             Ratio: overhead / overhead of two TSC reads at the same thread count.\n",
+             function, each case in its own process, {rounds} rounds of processes with the \
+             cases in turn; per process the median of {REPS} repetitions x threads of {} calls \
+             per thread, instrumented and uninstrumented batches alternating; the table shows \
+             the median over rounds and the lowest and highest round. Ratio: overhead / \
+             overhead of two TSC reads at the same thread count.\n",
             BATCHES * BATCH
         );
         let name_w = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
         println!(
-            "| {:<name_w$} | thr | overhead ns | x 2 TSC | uninstrumented ns/call | recorded calls",
+            "| {:<name_w$} | thr | overhead ns | rounds' range ns | x 2 TSC | uninstrumented ns/call | recorded calls",
             "case"
         );
         println!(
-            "|{:-<w$}|-----|-------------|---------|------------------------|---------------",
+            "|{:-<w$}|-----|-------------|------------------|---------|------------------------|---------------",
             "",
             w = name_w + 2
         );
         for (name, threads, over, base, verdict) in &rows {
+            let range = format!("{:.2} to {:.2}", over.min, over.max);
             println!(
-                "| {name:<name_w$} | {threads:>3} | {over:>11.2} | {:>7.2} | {base:>22.2} | {verdict}",
-                over / floor(*threads)
+                "| {name:<name_w$} | {threads:>3} | {:>11.2} | {range:>16} | {:>7.2} | {base:>22.2} | {verdict}",
+                over.median,
+                over.median / floor(*threads)
             );
+        }
+        let above = |case: &str, threads: usize| {
+            rows.iter()
+                .find(|r| r.0 == case && r.1 == threads)
+                .map(|r| r.2.median - floor(threads))
+        };
+        let empty = |threads: usize| {
+            rows.iter()
+                .find(|r| r.0 == "floor: empty call" && r.1 == threads)
+                .map_or(f64::NAN, |r| r.2.median)
+        };
+        println!("\nSecond harness against the targets (medians over rounds):");
+        for threads in THREADS {
+            if let Some(d) = above("profiler: enabled", threads) {
+                println!(
+                    "- {threads} thread(s): enabled is the floor {d:+.2} ns (target: within +2 ns): {}",
+                    if d <= 2.0 { "met" } else { "NOT met" }
+                );
+            }
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.0 == "profiler: disabled at run time" && r.1 == threads)
+            {
+                let d = r.2.median - empty(threads);
+                println!(
+                    "- {threads} thread(s): disabled is the empty call {d:+.2} ns (target: within +1 ns): {}",
+                    if d <= 1.0 { "met" } else { "NOT met" }
+                );
+            }
+            let ours = rows
+                .iter()
+                .find(|r| r.0 == "profiler: enabled" && r.1 == threads)
+                .map(|r| r.2.median);
+            let cheapest_peer = rows
+                .iter()
+                .filter(|r| r.1 == threads)
+                .filter(|r| !r.0.starts_with("floor:") && !r.0.starts_with("profiler:"))
+                .min_by(|a, b| a.2.median.total_cmp(&b.2.median));
+            if let (Some(ours), Some(peer)) = (ours, cheapest_peer) {
+                println!(
+                    "- {threads} thread(s): every peer, Tracy included, costs more: {} \
+                     (cheapest: {} at {:.2} ns above the loop against {ours:.2})",
+                    if peer.2.median > ours {
+                        "met"
+                    } else {
+                        "NOT met"
+                    },
+                    peer.0,
+                    peer.2.median
+                );
+            }
+            if let Some(r) = rows
+                .iter()
+                .find(|r| r.0 == "profiler: timeline on, every scope logged" && r.1 == threads)
+            {
+                let x = r.2.median / floor(threads);
+                println!(
+                    "- {threads} thread(s): every scope logged is {x:.2}x the floor (target: 1.10x): {}",
+                    if x <= 1.10 { "met" } else { "NOT met" }
+                );
+            }
         }
         ok
     }
