@@ -85,7 +85,12 @@ fn floor_two_instant(b: Bencher<'_, '_>) {
     b.bench(|| instant_work(black_box(7)));
 }
 
-#[divan::bench(threads = THREADS)]
+/// A fixed sample size: on 2 threads, the second thread's first call is
+/// timed (divan's worker registers its recorder then, tens of
+/// microseconds), and divan's own choice of sample size, made from that
+/// call, was then 100 calls, so that its barrier between the threads'
+/// samples (a few microseconds) was most of every sample.
+#[divan::bench(threads = THREADS, sample_size = 12800)]
 fn profiled_enabled(b: Bencher<'_, '_>) {
     profiler::set_enabled(true);
     profiled_work(1); // this thread's first call registers it
