@@ -134,6 +134,18 @@ for l in sys.stdin:
         "$b" "$module::" --test-threads 2 --skip ten_thousand_handler_calls || rc=1
     done
   done
+  # The timeline log's chunks (raw allocations, populated with madvise) and
+  # its long scopes across a chunk's end: the library's own unit test.
+  local lib
+  lib=$(cargo test -p profiler --lib --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["executable"])') || return 1
+  [ -n "$lib" ] || return 1
+  echo "valgrind memcheck: $lib recorder::timeline::"
+  valgrind --tool=memcheck --error-exitcode=1 -q "$lib" recorder::timeline:: || rc=1
   return $rc
 }
 
