@@ -18,10 +18,11 @@ prereqs=(
   "python3|command -v python3|python3 python3-pip|"
   "valgrind|command -v valgrind && command -v callgrind_annotate|valgrind|"
   # MPI: OpenMPI's mpiexec and headers (rsmpi builds against them), libclang
-  # for rsmpi's bindgen.
+  # for rsmpi's bindgen: libclang.so itself, not libclang-cpp.so, which
+  # llvm-dev brings and bindgen cannot use.
   "mpiexec|command -v mpiexec|openmpi-bin|"
   "mpicc|command -v mpicc|libopenmpi-dev|"
-  "libclang|ls /usr/lib/llvm-*/lib/libclang*.so*|libclang-dev|"
+  "libclang|ls /usr/lib/llvm-*/lib/libclang.so*|libclang-dev|"
   # A real headless browser for report.html's tests (driven by selenium).
   "chromium|command -v chromium|chromium|"
   "chromedriver|command -v chromedriver|chromium-driver|"
