@@ -13,7 +13,10 @@
 //! - `memory`: resident memory from 1 million to 100 million calls;
 //! - `emit`: building every report from a one-million-node profile;
 //! - `merge_ranks`: merging 4,096 MPI ranks' profiles of 10,000 call paths
-//!   one at a time, against the offline merge, with peak memory.
+//!   one at a time, against the offline merge, with peak memory;
+//! - `rdtsc_shadow`: how much of 100 one-cycle instructions the processor
+//!   runs in the shadow of two `rdtsc` (why the enabled call is at the
+//!   floor on one machine and above it on another).
 
 /// A listening socket on a free port, for Tracy to find taken: the benches
 /// set `TRACY_PORT` to it before Tracy's client starts. Tracy's worker then
