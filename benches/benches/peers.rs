@@ -1271,11 +1271,13 @@ mod subtract {
                 (r.name, r.threads, over, base, r.verdict)
             })
             .collect();
-        let floor = |threads: usize| {
+        // A case's median over rounds at a thread count, if it ran.
+        let median = |case: &str, threads: usize| {
             rows.iter()
-                .find(|r| r.0 == "floor: two TSC reads" && r.1 == threads)
-                .map_or(f64::NAN, |r| r.2.median)
+                .find(|r| r.0 == case && r.1 == threads)
+                .map(|r| r.2.median)
         };
+        let floor = |threads: usize| median("floor: two TSC reads", threads).unwrap_or(f64::NAN);
         println!(
             "\nSecond harness: ns per call above the same loop calling the uninstrumented \
              function, each case in its own process, {rounds} rounds of processes with the \
@@ -1303,38 +1305,22 @@ mod subtract {
                 over.median / floor(*threads)
             );
         }
-        let above = |case: &str, threads: usize| {
-            rows.iter()
-                .find(|r| r.0 == case && r.1 == threads)
-                .map(|r| r.2.median - floor(threads))
-        };
-        let empty = |threads: usize| {
-            rows.iter()
-                .find(|r| r.0 == "floor: empty call" && r.1 == threads)
-                .map_or(f64::NAN, |r| r.2.median)
-        };
         println!("\nSecond harness against the targets (medians over rounds):");
         for threads in THREADS {
-            if let Some(d) = above("profiler: enabled", threads) {
+            let ours = median("profiler: enabled", threads);
+            if let Some(d) = ours.map(|m| m - floor(threads)) {
                 println!(
                     "- {threads} thread(s): enabled is the floor {d:+.2} ns (target: within +2 ns): {}",
                     if d <= 2.0 { "met" } else { "NOT met" }
                 );
             }
-            if let Some(r) = rows
-                .iter()
-                .find(|r| r.0 == "profiler: disabled at run time" && r.1 == threads)
-            {
-                let d = r.2.median - empty(threads);
+            if let Some(disabled) = median("profiler: disabled at run time", threads) {
+                let d = disabled - median("floor: empty call", threads).unwrap_or(f64::NAN);
                 println!(
                     "- {threads} thread(s): disabled is the empty call {d:+.2} ns (target: within +1 ns): {}",
                     if d <= 1.0 { "met" } else { "NOT met" }
                 );
             }
-            let ours = rows
-                .iter()
-                .find(|r| r.0 == "profiler: enabled" && r.1 == threads)
-                .map(|r| r.2.median);
             let cheapest_peer = rows
                 .iter()
                 .filter(|r| r.1 == threads)
@@ -1353,11 +1339,8 @@ mod subtract {
                     peer.2.median
                 );
             }
-            if let Some(r) = rows
-                .iter()
-                .find(|r| r.0 == "profiler: timeline on, every scope logged" && r.1 == threads)
-            {
-                let x = r.2.median / floor(threads);
+            if let Some(logged) = median("profiler: timeline on, every scope logged", threads) {
+                let x = logged / floor(threads);
                 println!(
                     "- {threads} thread(s): every scope logged is {x:.2}x the floor (target: 1.10x): {}",
                     if x <= 1.10 { "met" } else { "NOT met" }
